@@ -1,0 +1,29 @@
+/**
+ * Commands whose capability lands with a later part of the system. They are listed (with
+ * help) so the command surface is stable, and say plainly that this build cannot do them yet.
+ */
+import { Command } from 'commander'
+import { errors } from '../../errors.ts'
+import type { Io } from '../io.ts'
+
+const later: ReadonlyArray<[name: string, description: string, arrives: string]> = [
+  ['site', 'create and inspect the site (genesis, admin keys)', 'the signed ledger'],
+  ['device', 'enrol, list and revoke boards', 'the signed ledger'],
+  ['member', 'add, suspend, import and export members', 'the membership dapp'],
+  ['badge', 'bind, revoke and test badges', 'the credentials dapp'],
+  ['cert', 'grant, revoke and export certifications', 'the certifications dapp'],
+  ['ledger', 'verify, export and show the signed ledger', 'the signed ledger'],
+  ['demo', 'run a self-contained demo site with simulated doors and tools', 'the dapps'],
+]
+
+export function laterCommands(_io: Io): Command[] {
+  return later.map(([name, description, arrives]) =>
+    new Command(name)
+      .description(`${description} (arrives with ${arrives})`)
+      .allowUnknownOption(false)
+      .argument('[args...]')
+      .action(() => {
+        throw errors.NOT_AVAILABLE(name, arrives)
+      }),
+  )
+}

@@ -1,0 +1,75 @@
+import { Command } from 'commander'
+import { defaultConfig, loadConfigFile } from '../../config/load.ts'
+import { createLogger } from '../../log.ts'
+import { LatchkeyNode } from '../../node.ts'
+import type { Io } from '../io.ts'
+
+export function runCommand(io: Io): Command {
+  return new Command('run')
+    .description('run a node (embedded defaults when no --config is given)')
+    .option('-c, --config <file>', 'node config file (YAML)')
+    .action(async (opts: { config?: string }) => {
+      const config = opts.config
+        ? loadConfigFile(opts.config, { env: io.env })
+        : defaultConfig({ env: io.env, cwd: io.cwd })
+      const log = createLogger({ level: config.log.level })
+      const node = new LatchkeyNode({ config, log })
+      const stopped = waitForStopSignal(node, config.shutdown.timeoutMs)
+      try {
+        await node.ready()
+      } catch (err) {
+        await node.close().catch(() => {})
+        throw err
+      }
+      const s = node.status()
+      io.err(
+        [
+          '',
+          `latchkey node "${s.node.name}" is up (data in ${node.dataDir}).`,
+          s.http
+            ? `  status:  curl http://${s.http.host}:${s.http.port}/api/v1/status`
+            : '  HTTP API disabled',
+          s.broker
+            ? `  broker:  mqtt://${s.broker.host}:${s.broker.port} (enrolled keys only)`
+            : '  embedded broker disabled',
+          '  next:    latchkey --help lists the commands; Ctrl-C stops the node.',
+          '',
+        ].join('\n'),
+      )
+      await stopped
+    })
+}
+
+/** Resolves once SIGINT/SIGTERM has closed the node; a second signal exits at once. */
+function waitForStopSignal(node: LatchkeyNode, timeoutMs: number): Promise<void> {
+  return new Promise((resolve) => {
+    let stopping = false
+    const onSignal = (signal: NodeJS.Signals) => {
+      if (stopping) {
+        node.log.warn({ signal }, 'second signal: exiting without waiting')
+        process.exit(1)
+      }
+      stopping = true
+      node.log.info({ signal }, 'stopping')
+      const timer = setTimeout(() => {
+        node.log.error({ timeoutMs }, 'graceful stop timed out; exiting')
+        process.exit(1)
+      }, timeoutMs)
+      timer.unref()
+      node.close().then(
+        () => {
+          clearTimeout(timer)
+          process.off('SIGINT', onSignal)
+          process.off('SIGTERM', onSignal)
+          resolve()
+        },
+        (err) => {
+          node.log.error({ err }, 'stop failed')
+          process.exit(1)
+        },
+      )
+    }
+    process.on('SIGINT', onSignal)
+    process.on('SIGTERM', onSignal)
+  })
+}

@@ -1,0 +1,107 @@
+import { writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { tmpDir } from '../../test/helpers/index.ts'
+import { errors } from '../errors.ts'
+import { defaultConfig, loadConfigFile, suggest } from './load.ts'
+
+function configFile(text: string): string {
+  const file = join(tmpDir(), 'node.yaml')
+  writeFileSync(file, text)
+  return file
+}
+
+function codeOf(fn: () => unknown): string | undefined {
+  try {
+    fn()
+  } catch (err) {
+    return (err as { code?: string }).code
+  }
+  return undefined
+}
+
+describe('config', () => {
+  it('embedded defaults: loopback HTTP and broker, sim GPIO, ./var data dir', () => {
+    const c = defaultConfig({ cwd: '/srv/x', env: {} })
+    expect(c.http.host).toBe('127.0.0.1')
+    expect(c.mqtt.broker.host).toBe('127.0.0.1')
+    expect(c.hardware.gpio).toBe('sim')
+    expect(c.node.dataDir).toBe('/srv/x/var')
+  })
+
+  it('is frozen after load, deeply', () => {
+    const c = defaultConfig({ env: {} })
+    expect(Object.isFrozen(c)).toBe(true)
+    expect(Object.isFrozen(c.mqtt.broker)).toBe(true)
+    expect(() => {
+      ;(c.http as { port: number }).port = 1
+    }).toThrow(TypeError)
+  })
+
+  it('resolves a relative dataDir against the config file folder', () => {
+    const file = configFile('node:\n  dataDir: data\n')
+    expect(loadConfigFile(file, { env: {} }).node.dataDir).toBe(join(file, '..', 'data'))
+  })
+
+  it('an empty file means all defaults', () => {
+    expect(loadConfigFile(configFile(''), { env: {} }).http.port).toBe(7480)
+  })
+
+  it.each([
+    ['missing file', () => loadConfigFile('/nonexistent/node.yaml'), errors.CONFIG_NOT_FOUND.code],
+    ['bad YAML', () => loadConfigFile(configFile('a: [1\n')), errors.CONFIG_YAML.code],
+    [
+      'duplicate key',
+      () => loadConfigFile(configFile('log:\n  level: info\nlog:\n  level: warn\n')),
+      errors.CONFIG_YAML.code,
+    ],
+    ['a list at top level', () => loadConfigFile(configFile('- 1\n')), errors.CONFIG_INVALID.code],
+    ['unknown top-level key', () => loadConfigFile(configFile('mqqt: {}\n')), errors.CONFIG_UNKNOWN_KEY.code],
+    [
+      'wrong enum value',
+      () => loadConfigFile(configFile('hardware:\n  gpio: sysfs\n')),
+      errors.CONFIG_INVALID.code,
+    ],
+    [
+      'port out of range',
+      () => loadConfigFile(configFile('http:\n  port: 70000\n')),
+      errors.CONFIG_INVALID.code,
+    ],
+    [
+      'bad peer URL',
+      () => loadConfigFile(configFile('mqtt:\n  peers: [not a url]\n')),
+      errors.CONFIG_INVALID.code,
+    ],
+  ])('%s is rejected with a stable code', (_name, fn, code) => {
+    expect(codeOf(fn)).toBe(code)
+  })
+
+  it('names the full path and suggests the nearest key for a nested typo', () => {
+    const file = configFile('mqtt:\n  broker:\n    hots: 0.0.0.0\n')
+    expect(() => loadConfigFile(file, { env: {} })).toThrow(
+      `config file ${file} line 3: unknown key \`mqtt.broker.hots\` (did you mean \`host\`?)`,
+    )
+  })
+
+  it('names an enum mismatch with the allowed values', () => {
+    const file = configFile('hardware:\n  gpio: sysfs\n')
+    expect(() => loadConfigFile(file, { env: {} })).toThrow(
+      '`hardware.gpio` must be one of "auto", "gpiod", "onoff", "sim"',
+    )
+  })
+
+  it('takes secrets from the environment and validates them like file values', () => {
+    const file = configFile('mqtt:\n  external:\n    url: mqtt://127.0.0.1:1883\n    username: door-1\n')
+    const c = loadConfigFile(file, { env: { LATCHKEY_MQTT_PASSWORD: 's3cret' } })
+    expect(c.mqtt.external?.password).toBe('s3cret')
+    expect(codeOf(() => loadConfigFile(file, { env: { LATCHKEY_HTTP_PORT: 'eighty' } }))).toBe(
+      errors.CONFIG_ENV.code,
+    )
+  })
+
+  it('suggests only when a key is close', () => {
+    expect(suggest('prot', ['host', 'port'])).toBe('port')
+    expect(suggest('dataDIR', ['name', 'dataDir'])).toBe('dataDir')
+    expect(suggest('zzzzzz', ['host', 'port'])).toBeUndefined()
+  })
+})

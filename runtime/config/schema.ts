@@ -1,0 +1,91 @@
+/**
+ * The node config schema: one YAML file per node. Every object is strict (unknown keys are
+ * rejected with a did-you-mean). Defaults are the embedded quick-start defaults: simulated
+ * hardware, embedded broker and HTTP on loopback, data under ./var.
+ */
+import { z } from 'zod'
+
+const port = z.number().int().min(0).max(65535)
+const host = z.string().min(1)
+const duration = z.number().int().min(0)
+
+export const configSchema = z.strictObject({
+  node: z
+    .strictObject({
+      /** Human name of this node, shown in status and logs. */
+      name: z
+        .string()
+        .min(1)
+        .max(64)
+        .regex(/^[A-Za-z0-9._-]+$/, 'may hold only letters, digits, ".", "_" and "-"')
+        .default('latchkey'),
+      /** Where the ledger, keys and runtime state live. Relative paths resolve against the config file's folder. */
+      dataDir: z.string().min(1).default('./var'),
+    })
+    .prefault({}),
+  log: z
+    .strictObject({
+      level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    })
+    .prefault({}),
+  http: z
+    .strictObject({
+      enabled: z.boolean().default(true),
+      host: host.default('127.0.0.1'),
+      port: port.default(7480),
+    })
+    .prefault({}),
+  mqtt: z
+    .strictObject({
+      broker: z
+        .strictObject({
+          /** The embedded aedes broker that peers and local dapps connect to. */
+          enabled: z.boolean().default(true),
+          host: host.default('127.0.0.1'),
+          port: port.default(7483),
+        })
+        .prefault({}),
+      /** mqtt:// URLs of neighbouring nodes' brokers this node dials. */
+      peers: z.array(z.string().url()).default([]),
+      /** One external broker (e.g. a site Mosquitto) used instead of peers. */
+      external: z
+        .strictObject({
+          url: z.string().url(),
+          username: z.string().optional(),
+          /** Prefer LATCHKEY_MQTT_PASSWORD in the environment to a password in the file. */
+          password: z.string().optional(),
+        })
+        .nullable()
+        .default(null),
+    })
+    .prefault({}),
+  hardware: z
+    .strictObject({
+      gpio: z.enum(['auto', 'gpiod', 'onoff', 'sim']).default('sim'),
+    })
+    .prefault({}),
+  shutdown: z
+    .strictObject({
+      /** Longest time a graceful stop may take before the process exits anyway. */
+      timeoutMs: duration.default(1500),
+    })
+    .prefault({}),
+})
+
+export type Config = z.output<typeof configSchema>
+
+/**
+ * Secrets may come from the environment instead of the file. Each entry maps a variable to
+ * the key it overrides; the value is applied before validation so it is validated the same way.
+ */
+export const envOverrides: ReadonlyArray<{
+  variable: string
+  path: readonly string[]
+  type: 'string' | 'number'
+}> = [
+  { variable: 'LATCHKEY_MQTT_PASSWORD', path: ['mqtt', 'external', 'password'], type: 'string' },
+  { variable: 'LATCHKEY_DATA_DIR', path: ['node', 'dataDir'], type: 'string' },
+  { variable: 'LATCHKEY_LOG_LEVEL', path: ['log', 'level'], type: 'string' },
+  { variable: 'LATCHKEY_HTTP_PORT', path: ['http', 'port'], type: 'number' },
+  { variable: 'LATCHKEY_MQTT_PORT', path: ['mqtt', 'broker', 'port'], type: 'number' },
+]

@@ -1,0 +1,144 @@
+/**
+ * The error catalogue: one factory per stable code. Codes are never reused or renamed; tests
+ * assert `err.code`, never message text. `exit` is the CLI exit status for the error when it
+ * ends a command (2 = the operator's input was wrong, 1 = the operation failed).
+ */
+export type ErrorKind = 'usage' | 'operational'
+
+export class LatchkeyError extends Error {
+  readonly code: string
+  readonly kind: ErrorKind
+  readonly exit: number
+  readonly details: Readonly<Record<string, unknown>>
+
+  constructor(
+    code: string,
+    kind: ErrorKind,
+    message: string,
+    details: Record<string, unknown> = {},
+    cause?: unknown,
+  ) {
+    super(message, cause === undefined ? undefined : { cause })
+    this.name = 'LatchkeyError'
+    this.code = code
+    this.kind = kind
+    this.exit = kind === 'usage' ? 2 : 1
+    this.details = Object.freeze({ ...details })
+  }
+}
+
+type Factory<A extends unknown[]> = ((...args: A) => LatchkeyError) & { readonly code: string }
+
+const codes = new Set<string>()
+
+function define<A extends unknown[]>(
+  code: string,
+  kind: ErrorKind,
+  message: (...args: A) => string,
+  details: (...args: A) => Record<string, unknown> = () => ({}),
+): Factory<A> {
+  if (codes.has(code)) throw new Error(`error code ${code} defined twice`)
+  codes.add(code)
+  const make = (...args: A) => new LatchkeyError(code, kind, message(...args), details(...args))
+  return Object.assign(make, { code })
+}
+
+export const errors = {
+  // Command line
+  CLI_USAGE: define('LK_CLI_USAGE', 'usage', (msg: string) => msg),
+
+  // Config (a sentence that names the file and, where there is one, the key)
+  CONFIG_NOT_FOUND: define(
+    'LK_CONFIG_NOT_FOUND',
+    'usage',
+    (file: string) => `config file ${file} does not exist`,
+    (file: string) => ({ file }),
+  ),
+  CONFIG_UNREADABLE: define(
+    'LK_CONFIG_UNREADABLE',
+    'usage',
+    (file: string, reason: string) => `config file ${file} cannot be read: ${reason}`,
+    (file: string) => ({ file }),
+  ),
+  CONFIG_YAML: define(
+    'LK_CONFIG_YAML',
+    'usage',
+    (file: string, line: number, col: number, reason: string) =>
+      `config file ${file} is not valid YAML at line ${line}, column ${col}: ${reason}`,
+    (file: string, line: number, col: number) => ({ file, line, col }),
+  ),
+  CONFIG_UNKNOWN_KEY: define(
+    'LK_CONFIG_UNKNOWN_KEY',
+    'usage',
+    (file: string, key: string, suggestion?: string) =>
+      `config file ${file}: unknown key \`${key}\`` +
+      (suggestion ? ` (did you mean \`${suggestion}\`?)` : ''),
+    (file: string, key: string, suggestion?: string) => ({ file, key, suggestion }),
+  ),
+  CONFIG_INVALID: define(
+    'LK_CONFIG_INVALID',
+    'usage',
+    (file: string, key: string, reason: string) => `config file ${file}: \`${key}\` ${reason}`,
+    (file: string, key: string) => ({ file, key }),
+  ),
+  CONFIG_ENV: define(
+    'LK_CONFIG_ENV',
+    'usage',
+    (variable: string, reason: string) => `environment variable ${variable} ${reason}`,
+    (variable: string) => ({ variable }),
+  ),
+
+  // Keys and files on disk
+  KEY_PERMISSIONS: define(
+    'LK_KEY_PERMISSIONS',
+    'operational',
+    (file: string, mode: number) =>
+      `key file ${file} has permissions ${mode.toString(8).padStart(4, '0')}; it must be 0600 (chmod 600 ${file})`,
+    (file: string, mode: number) => ({ file, mode }),
+  ),
+  KEY_INVALID: define(
+    'LK_KEY_INVALID',
+    'operational',
+    (file: string, reason: string) => `key file ${file} is not a usable Ed25519 key: ${reason}`,
+    (file: string) => ({ file }),
+  ),
+  DATA_DIR: define(
+    'LK_DATA_DIR',
+    'operational',
+    (dir: string, reason: string) => `data directory ${dir} is not usable: ${reason}`,
+    (dir: string) => ({ dir }),
+  ),
+
+  // Lifecycle
+  COMPONENT_FAILED: define(
+    'LK_COMPONENT_FAILED',
+    'operational',
+    (name: string, reason: string) => `component ${name} failed to start: ${reason}`,
+    (name: string) => ({ component: name }),
+  ),
+  LISTEN_FAILED: define(
+    'LK_LISTEN_FAILED',
+    'operational',
+    (what: string, address: string, reason: string) => `${what} cannot listen on ${address}: ${reason}`,
+    (what: string, address: string) => ({ what, address }),
+  ),
+  NODE_UNREACHABLE: define(
+    'LK_NODE_UNREACHABLE',
+    'operational',
+    (url: string, reason: string) => `no latchkey node answers at ${url}: ${reason}`,
+    (url: string) => ({ url }),
+  ),
+  NOT_AVAILABLE: define(
+    'LK_NOT_AVAILABLE',
+    'operational',
+    (command: string, arrives: string) =>
+      `\`latchkey ${command}\` is not available in this build yet: it arrives with ${arrives}`,
+    (command: string) => ({ command }),
+  ),
+  CLOSED: define('LK_CLOSED', 'operational', (name: string) => `${name} is closed`),
+} as const
+
+/** A programmer error (a bug) is rethrown; only catalogued operational and usage errors are handled. */
+export function isLatchkeyError(err: unknown): err is LatchkeyError {
+  return err instanceof LatchkeyError
+}

@@ -1,0 +1,97 @@
+/**
+ * Ed25519 key files. A key file holds the 32-byte seed as hex in a small JSON document and
+ * must be mode 0600: a key readable by others is refused, not silently used.
+ */
+import { createPrivateKey, createPublicKey, type KeyObject, randomBytes } from 'node:crypto'
+import {
+  chmodSync,
+  closeSync,
+  existsSync,
+  fstatSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  writeSync,
+} from 'node:fs'
+import { dirname } from 'node:path'
+import { errors } from './errors.ts'
+
+const PKCS8_ED25519_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex')
+const SPKI_ED25519_PREFIX = Buffer.from('302a300506032b6570032100', 'hex')
+
+export interface KeyPair {
+  /** 32-byte raw public key. */
+  readonly publicKey: Uint8Array
+  /** Lower-case hex of the public key: how keys are named in config, topics and the CLI. */
+  readonly id: string
+  readonly privateKeyObject: KeyObject
+}
+
+export function keyPairFromSeed(seed: Uint8Array): KeyPair {
+  if (seed.length !== 32) throw new Error(`Ed25519 seed must be 32 bytes, got ${seed.length}`)
+  const privateKeyObject = createPrivateKey({
+    key: Buffer.concat([PKCS8_ED25519_PREFIX, seed]),
+    format: 'der',
+    type: 'pkcs8',
+  })
+  const der = createPublicKey(privateKeyObject).export({ format: 'der', type: 'spki' })
+  const publicKey = new Uint8Array(der.subarray(SPKI_ED25519_PREFIX.length))
+  return { publicKey, id: Buffer.from(publicKey).toString('hex'), privateKeyObject }
+}
+
+export function publicKeyObject(publicKey: Uint8Array): KeyObject {
+  return createPublicKey({
+    key: Buffer.concat([SPKI_ED25519_PREFIX, publicKey]),
+    format: 'der',
+    type: 'spki',
+  })
+}
+
+export function generateSeed(): Uint8Array {
+  return new Uint8Array(randomBytes(32))
+}
+
+/** Reads a key file, refusing one that others can read. */
+export function readKeyFile(file: string): KeyPair {
+  const fd = openSync(file, 'r')
+  try {
+    const mode = fstatSync(fd).mode & 0o777
+    if ((mode & 0o077) !== 0) throw errors.KEY_PERMISSIONS(file, mode)
+    const text = readFileSync(fd, 'utf8')
+    let doc: { type?: unknown; seed?: unknown }
+    try {
+      doc = JSON.parse(text)
+    } catch {
+      throw errors.KEY_INVALID(file, 'not JSON')
+    }
+    if (doc.type !== 'ed25519' || typeof doc.seed !== 'string' || !/^[0-9a-f]{64}$/.test(doc.seed)) {
+      throw errors.KEY_INVALID(file, 'expected {"type":"ed25519","seed":"<64 hex digits>"}')
+    }
+    return keyPairFromSeed(Buffer.from(doc.seed, 'hex'))
+  } finally {
+    closeSync(fd)
+  }
+}
+
+/** Writes a new key file with mode 0600 (created exclusively: an existing key is never overwritten). */
+export function writeKeyFile(file: string, seed: Uint8Array): KeyPair {
+  mkdirSync(dirname(file), { recursive: true, mode: 0o700 })
+  const pair = keyPairFromSeed(seed)
+  const fd = openSync(file, 'wx', 0o600)
+  try {
+    writeSync(
+      fd,
+      `${JSON.stringify({ type: 'ed25519', seed: Buffer.from(seed).toString('hex'), publicKey: pair.id })}\n`,
+    )
+  } finally {
+    closeSync(fd)
+  }
+  chmodSync(file, 0o600) // umask cannot widen it, but make the mode explicit
+  return pair
+}
+
+/** Loads the key at `file`, creating it on first use. */
+export function loadOrCreateKeyFile(file: string): { pair: KeyPair; created: boolean } {
+  if (existsSync(file)) return { pair: readKeyFile(file), created: false }
+  return { pair: writeKeyFile(file, generateSeed()), created: true }
+}

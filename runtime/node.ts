@@ -1,0 +1,162 @@
+/**
+ * A latchkey node: the components of one process, started in order and closed in reverse
+ * order. Constructing a node does no I/O; `ready()` opens the data directory, the node key
+ * and every component; `close()` undoes it and may be called any number of times.
+ */
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import type { Config } from './config/load.ts'
+import { errors } from './errors.ts'
+import { HttpServer } from './http/server.ts'
+import { type KeyPair, loadOrCreateKeyFile } from './keys.ts'
+import { type Component, Resource } from './lifecycle.ts'
+import type { Logger } from './log.ts'
+import { EmbeddedBroker } from './mesh/broker.ts'
+import { VERSION } from './version.ts'
+
+export interface NodeOptions {
+  config: Config
+  log: Logger
+  /** Milliseconds since the epoch; injectable for tests. */
+  now?: () => number
+}
+
+export interface NodeStatus {
+  node: { name: string; key: string }
+  site: { id: string } | null
+  version: string
+  uptimeS: number
+  http: { host: string; port: number } | null
+  broker: { host: string; port: number; refused: Record<string, number> } | null
+  hardware: { gpio: string }
+}
+
+export class LatchkeyNode extends Resource {
+  readonly config: Config
+  readonly log: Logger
+  readonly now: () => number
+  key: KeyPair | null = null
+  http: HttpServer | null = null
+  broker: EmbeddedBroker | null = null
+  #components: Component[] = []
+  #started: Component[] = []
+  #startedAt = 0
+  #lockFile: string
+
+  constructor(opts: NodeOptions) {
+    super()
+    this.config = opts.config
+    this.log = opts.log
+    this.now = opts.now ?? Date.now
+    this.#lockFile = join(opts.config.node.dataDir, 'node.lock')
+  }
+
+  get dataDir(): string {
+    return this.config.node.dataDir
+  }
+
+  protected async _open(): Promise<void> {
+    const { config, log } = this
+    this.#startedAt = this.now()
+    this.#prepareDataDir()
+    const { pair, created } = loadOrCreateKeyFile(join(this.dataDir, 'keys', 'node.key'))
+    this.key = pair
+    log.info({ key: pair.id, created }, created ? 'created node key' : 'loaded node key')
+
+    if (config.mqtt.broker.enabled) {
+      this.broker = new EmbeddedBroker({
+        host: config.mqtt.broker.host,
+        port: config.mqtt.broker.port,
+        log: log.child({ component: 'broker' }),
+      })
+      this.#components.push(this.broker)
+    }
+    if (config.http.enabled) {
+      this.http = new HttpServer({
+        host: config.http.host,
+        port: config.http.port,
+        log: log.child({ component: 'http' }),
+      })
+      this.http.route('GET', '/api/v1/status', () => this.status())
+      this.#components.push(this.http)
+    }
+    for (const component of this.#components) {
+      log.debug({ component: component.name }, 'starting')
+      try {
+        await component.ready()
+      } catch (err) {
+        // The component that failed is closed too: it may hold half-opened resources.
+        this.#started.push(component)
+        throw err
+      }
+      this.#started.push(component)
+    }
+    log.info({ node: config.node.name, dataDir: this.dataDir }, 'node ready')
+  }
+
+  protected async _close(): Promise<void> {
+    const failures: unknown[] = []
+    for (const component of this.#started.reverse()) {
+      try {
+        await component.close()
+        this.log.debug({ component: component.name }, 'closed')
+      } catch (err) {
+        // Close every component even when one fails; report, never swallow.
+        failures.push(err)
+        this.log.error({ component: component.name, err }, 'component failed to close')
+      }
+    }
+    this.#started = []
+    this.#releaseLock()
+    if (failures.length > 0) throw failures[0]
+    this.log.info('node stopped')
+  }
+
+  status(): NodeStatus {
+    const broker = this.broker?.address
+    return {
+      node: { name: this.config.node.name, key: this.key?.id ?? '' },
+      site: null,
+      version: VERSION,
+      uptimeS: Math.round((this.now() - this.#startedAt) / 100) / 10,
+      http: this.http?.address ?? null,
+      broker: broker && this.broker ? { ...broker, refused: { ...this.broker.refused } } : null,
+      hardware: { gpio: this.config.hardware.gpio },
+    }
+  }
+
+  #prepareDataDir(): void {
+    try {
+      mkdirSync(this.dataDir, { recursive: true, mode: 0o700 })
+    } catch (err) {
+      throw errors.DATA_DIR(this.dataDir, (err as NodeJS.ErrnoException).code ?? String(err))
+    }
+    // One node per data directory: a second process would fight over the ledger and the outputs.
+    try {
+      const holder = Number(readFileSync(this.#lockFile, 'utf8'))
+      if (holder && holder !== process.pid && isAlive(holder)) {
+        throw errors.DATA_DIR(this.dataDir, `another latchkey node (pid ${holder}) is using it`)
+      }
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
+    }
+    writeFileSync(this.#lockFile, String(process.pid), { mode: 0o600 })
+  }
+
+  #releaseLock(): void {
+    try {
+      if (Number(readFileSync(this.#lockFile, 'utf8')) === process.pid) rmSync(this.#lockFile)
+    } catch {
+      // already gone
+    }
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM'
+  }
+}

@@ -1,0 +1,138 @@
+import { Writable } from 'node:stream'
+import mqtt from 'mqtt'
+import { describe, expect, it } from 'vitest'
+import { defaultConfig } from '../runtime/config/load.ts'
+import { createLogger } from '../runtime/log.ts'
+import { LatchkeyNode } from '../runtime/node.ts'
+import { BIN, spawnTracked, tmpDir } from './helpers/index.ts'
+
+function collectingLogger() {
+  const lines: Array<Record<string, unknown>> = []
+  const destination = new Writable({
+    write(chunk, _enc, done) {
+      for (const l of String(chunk).split('\n')) if (l) lines.push(JSON.parse(l))
+      done()
+    },
+  })
+  return { log: createLogger({ level: 'debug', destination }), lines }
+}
+
+function testNode() {
+  const env = { LATCHKEY_DATA_DIR: tmpDir(), LATCHKEY_HTTP_PORT: '0', LATCHKEY_MQTT_PORT: '0' }
+  const { log, lines } = collectingLogger()
+  const node = new LatchkeyNode({ config: defaultConfig({ env }), log })
+  return { node, lines }
+}
+
+describe('node lifecycle', () => {
+  it('serves GET /api/v1/status with node, site, version, uptimeS', async () => {
+    const { node } = testNode()
+    await node.ready()
+    try {
+      const { port } = node.http!.address!
+      const res = await fetch(`http://127.0.0.1:${port}/api/v1/status`)
+      expect(res.status).toBe(200)
+      expect(res.headers.get('content-type')).toMatch(/application\/json/)
+      const body = (await res.json()) as { uptimeS: unknown }
+      expect(body).toMatchObject({
+        node: { name: 'latchkey', key: node.key!.id },
+        site: null,
+        version: '0.1.0',
+      })
+      expect(typeof body.uptimeS).toBe('number')
+      const missing = await fetch(`http://127.0.0.1:${port}/api/v1/nope`)
+      expect(missing.status).toBe(404)
+      expect(((await missing.json()) as { error: { code: string } }).error.code).toBe('LK_HTTP_NOT_FOUND')
+    } finally {
+      await node.close()
+    }
+  })
+
+  it('the embedded broker refuses a client that does not authenticate as an enrolled key', async () => {
+    const { node, lines } = testNode()
+    await node.ready()
+    try {
+      const { port } = node.broker!.address!
+      const client = mqtt.connect(`mqtt://127.0.0.1:${port}`, { reconnectPeriod: 0, connectTimeout: 3000 })
+      const err = await new Promise<Error>((resolve) => client.once('error', resolve))
+      client.end(true)
+      expect(err.message).toMatch(/Not authorized/i)
+      expect(node.status().broker?.refused.unauthenticated).toBe(1)
+      expect(lines.some((l) => l.component === 'broker' && l.reason === 'unauthenticated')).toBe(true)
+    } finally {
+      await node.close()
+    }
+  })
+
+  it('closes components in reverse start order, and close() twice is harmless', async () => {
+    const { node, lines } = testNode()
+    await node.ready()
+    await node.close()
+    await node.close()
+    const closed = lines.filter((l) => l.msg === 'closed').map((l) => l.component)
+    expect(closed).toEqual(['http', 'broker'])
+  })
+
+  it('a port already in use is a catalogued error and leaves nothing running', async () => {
+    const first = testNode()
+    await first.node.ready()
+    try {
+      const env = {
+        LATCHKEY_DATA_DIR: tmpDir(),
+        LATCHKEY_HTTP_PORT: String(first.node.http!.address!.port),
+        LATCHKEY_MQTT_PORT: '0',
+      }
+      const second = new LatchkeyNode({ config: defaultConfig({ env }), log: collectingLogger().log })
+      await expect(second.ready()).rejects.toMatchObject({ code: 'LK_LISTEN_FAILED' })
+      await second.close()
+      expect(second.broker!.closed).toBe(true)
+    } finally {
+      await first.node.close()
+    }
+  })
+})
+
+describe('quick start as a real process', () => {
+  const env = () => ({ LATCHKEY_DATA_DIR: tmpDir(), LATCHKEY_HTTP_PORT: '0', LATCHKEY_MQTT_PORT: '0' })
+  const isHttpUp = (l: Record<string, unknown>) => l.msg === 'HTTP API listening'
+
+  it('`npm start` serves status and Ctrl-C (SIGINT to the process group) stops it within 2 s, exit 0', async () => {
+    const p = spawnTracked('npm', ['start', '--silent'], { env: env() })
+    const up = await p.waitForLog(isHttpUp)
+    const { port } = up.address as { port: number }
+    const body = await (await fetch(`http://127.0.0.1:${port}/api/v1/status`)).json()
+    expect(body).toHaveProperty('node')
+    expect(body).toHaveProperty('uptimeS')
+    expect(p.stderr()).toContain('/api/v1/status')
+    const t0 = performance.now()
+    process.kill(-p.child.pid!, 'SIGINT')
+    const { code } = await p.exited
+    expect(performance.now() - t0).toBeLessThan(2000)
+    expect(code).toBe(0)
+    expect(p.stdout()).toContain('"msg":"node stopped"')
+  })
+
+  it('SIGTERM (systemd stop) closes every component and exits 0', async () => {
+    const p = spawnTracked(process.execPath, [BIN, 'run'], { env: { ...env(), LATCHKEY_LOG_LEVEL: 'debug' } })
+    await p.waitForLog(isHttpUp)
+    p.child.kill('SIGTERM')
+    const { code } = await p.exited
+    expect(code).toBe(0)
+    const closed = p
+      .stdout()
+      .split('\n')
+      .filter((l) => l.includes('"msg":"closed"'))
+      .map((l) => JSON.parse(l).component)
+    expect(closed).toEqual(['http', 'broker'])
+  })
+
+  it('a second node on the same data directory is refused while the first runs', async () => {
+    const shared = env()
+    const first = spawnTracked(process.execPath, [BIN, 'run'], { env: shared })
+    await first.waitForLog(isHttpUp)
+    const second = spawnTracked(process.execPath, [BIN, 'run'], { env: shared })
+    const { code } = await second.exited
+    expect(code).toBe(1)
+    expect(second.stderr()).toMatch(/another latchkey node \(pid \d+\) is using it/)
+  })
+})
