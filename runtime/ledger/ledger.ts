@@ -1,0 +1,1186 @@
+/**
+ * The signed ledger: records in SQLite, judged by their dapps, folded into deterministic state.
+ *
+ * Ingest of a record runs named steps (each a stable reason code on failure):
+ *   decode → site → duplicate/fork → chain → clock → parents → signature → type → ancestry
+ * then the record is stored and folded. Folding runs in the total order (clock, then id):
+ *   authority (cut by revocation/fork? enrolled?) → the owning dapp's validator → its reducer.
+ * A record the fold does not apply stays in the ledger, with its reason in state
+ * (`ledger/rejected/<id>`); bytes that never became a record go to the quarantine table.
+ *
+ * Authority changes resolve first: revocations and fork proofs are folded on their own, in total
+ * order (a revocation counts when its author was not already cut at that point), giving one cut
+ * table that applies to every record wherever it sorts.
+ */
+
+import type { KeyObject } from 'node:crypto'
+import { EventEmitter } from 'node:events'
+import * as dagCbor from '@ipld/dag-cbor'
+import { Resource } from '../lifecycle.ts'
+import type { Logger } from '../log.ts'
+import { DappRegistry, type FoldRecord, type LedgerDapp } from './dapp.ts'
+import { compareHlc, type Hlc, HybridClock, ZERO_HLC } from './hlc.ts'
+import { RETRYABLE, Reason, type Rejection, reject } from './reasons.ts'
+import {
+  compareBytes,
+  decodeBody,
+  decodeWire,
+  encodeBody,
+  encodeRecord,
+  equalBytes,
+  GENESIS_SITE,
+  MAX_PARENTS,
+  RECORD_VERSION,
+  RecordError,
+  type RecordFields,
+  recordId,
+  type SignedRecord,
+  signRecord,
+  toHex,
+  verifySignature,
+  verifySignatureAsync,
+  wireBytes,
+} from './record.ts'
+import { type CutInfo, cutStateKey, type KeyInfo, keyStateKey, SITE_TYPES, siteDapp } from './site-dapp.ts'
+import { State, type StateView } from './state.ts'
+import { type Db, openDb } from './store.ts'
+
+export interface LedgerOptions {
+  /** SQLite file; ':memory:' for tests that need no durability. */
+  file: string
+  log: Logger
+  clock?: HybridClock
+  /** Application dapps; the `site` dapp (authority) is always loaded first. */
+  dapps?: readonly LedgerDapp[]
+  /** Pin the site: a genesis with another id is refused. */
+  site?: Uint8Array | null
+  /** Undo data is kept for this many most recent state-changing records (replays beyond it rebuild). */
+  undoKeep?: number
+}
+
+export interface Signer {
+  readonly publicKey: Uint8Array
+  readonly privateKeyObject: KeyObject
+}
+
+export interface AppendResult {
+  record: SignedRecord
+  /** Why the fold did not apply the record (it is still in the ledger), or null. */
+  rejection: Rejection | null
+}
+
+export interface IngestReport {
+  accepted: number
+  duplicates: number
+  held: number
+  refused: number
+  /** Count per reason code of held and refused records. */
+  reasons: Record<string, number>
+}
+
+export interface IngestOptions {
+  /**
+   * Bulk catch-up: verify one signature per author run (its tip) and check the rest by their
+   * hash links; authority records are still verified one by one.
+   */
+  tipVerification?: boolean
+}
+
+interface Author {
+  idx: number
+  key: Uint8Array
+  hex: string
+  headSeq: number
+  headId: Uint8Array | null
+  headHlc: Hlc
+  /** The newest record signed locally but not yet committed (group commit in flight). */
+  reserved: { seq: number; id: Uint8Array; hlc: Hlc } | null
+}
+
+interface Row {
+  rowid: number
+  author: number
+  seq: number
+  ms: number
+  c: number
+  type: number
+  id: Uint8Array
+  sig: Uint8Array
+  parents: Uint8Array | null
+  body: Uint8Array
+}
+
+interface OrderKey {
+  hlc: Hlc
+  id: Uint8Array
+}
+
+export interface VerifyProblem {
+  author: string
+  seq: number
+  id: string
+  problem: string
+}
+
+const AUTHORITY_TYPES: ReadonlySet<string> = new Set(SITE_TYPES)
+const REJECTED_PREFIX = 'ledger/rejected/'
+const before = (a: OrderKey, b: OrderKey) => compareOrder(a, b) < 0
+const HORIZON_ID = new Uint8Array(32)
+
+export class Ledger extends Resource {
+  readonly name = 'ledger'
+  readonly clock: HybridClock
+  readonly registry = new DappRegistry()
+  /** 'fork' (evidence), 'applied' (record folded), 'rejected' (record not applied). */
+  readonly events = new EventEmitter()
+  readonly state = new State()
+  readonly counters = {
+    ingested: 0,
+    appended: 0,
+    duplicates: 0,
+    replays: 0,
+    rebuilds: 0,
+    refused: {} as Record<string, number>,
+  }
+  #opts: LedgerOptions
+  #log: Logger
+  #db: Db | null = null
+  #site: Uint8Array | null
+  #authors = new Map<string, Author>()
+  #authorsByIdx: Author[] = []
+  #types = new Map<string, number>()
+  #typesByIdx: string[] = []
+  #count = 0
+  #pos: OrderKey | null = null
+  /** Final cut table from the authority pass: key hex → cut. */
+  #cuts = new Map<string, CutInfo>()
+  /** Enrolment records naming a key (key hex → [author idx, seq]); genesis admins included. */
+  #enrolIndex = new Map<string, Array<[number, number]>>()
+  #pending: Array<{
+    record: SignedRecord
+    resolve: (r: AppendResult) => void
+    reject: (e: unknown) => void
+  }> = []
+  #flushScheduled = false
+  #retrying = false
+  #sincePrune = 0
+  #stmts!: ReturnType<Ledger['prepare']>
+  /** Heads of other authors already named as parents by each local author. */
+  #namedParents = new Map<string, Map<string, number>>()
+
+  constructor(opts: LedgerOptions) {
+    super()
+    this.#opts = opts
+    this.#log = opts.log
+    this.clock = opts.clock ?? new HybridClock()
+    this.#site = opts.site ?? null
+  }
+
+  // ── reading ────────────────────────────────────────────────────────────────────────────
+
+  get site(): Uint8Array | null {
+    return this.#site
+  }
+
+  get count(): number {
+    return this.#count
+  }
+
+  get stateHash(): string {
+    return this.state.hash
+  }
+
+  /** author hex → { seq, id hex } of every author's newest record. */
+  heads(): Map<string, { seq: number; id: string }> {
+    const out = new Map<string, { seq: number; id: string }>()
+    for (const a of this.#authorsByIdx) if (a.headId) out.set(a.hex, { seq: a.headSeq, id: toHex(a.headId) })
+    return out
+  }
+
+  /** Role of a key now ('admin' | 'device'), or null when not enrolled or cut. */
+  roleOf(keyHex: string): string | null {
+    if (this.#cuts.has(keyHex)) return null
+    return this.state.get<KeyInfo>(keyStateKey(keyHex))?.role ?? null
+  }
+
+  get view(): StateView {
+    return this.state
+  }
+
+  get db(): Db {
+    if (!this.#db) throw new Error('ledger is not open')
+    return this.#db
+  }
+
+  /** Signed records of one author from `fromSeq` (inclusive), at most `limit`. */
+  range(authorHex: string, fromSeq: number, limit: number): SignedRecord[] {
+    const a = this.#authors.get(authorHex)
+    if (!a) return []
+    const rows = this.#stmts.rangeByAuthor.all(a.idx, fromSeq, limit) as Row[]
+    let prev =
+      fromSeq > 1
+        ? ((this.#stmts.idAt.get(a.idx, fromSeq - 1) as { id: Uint8Array } | undefined)?.id ?? null)
+        : null
+    return rows.map((row) => {
+      const r = this.#fromRow(row, prev)
+      prev = row.id
+      return r
+    })
+  }
+
+  /** A held record, if any, by id hex prefix; or a stored record. */
+  quarantined(): Array<{ code: string; detail: string; retry: boolean; receivedMs: number }> {
+    return (
+      this.#stmts.quarantineList.all() as Array<{
+        code: string
+        detail: string
+        retry: number
+        received_ms: number
+      }>
+    ).map((q) => ({
+      code: q.code,
+      detail: q.detail,
+      retry: q.retry === 1,
+      receivedMs: q.received_ms,
+    }))
+  }
+
+  rejectionOf(idHex: string): Rejection | null {
+    return this.state.get<Rejection>(REJECTED_PREFIX + idHex) ?? null
+  }
+
+  // ── lifecycle ──────────────────────────────────────────────────────────────────────────
+
+  protected async _open(): Promise<void> {
+    this.registry.register(siteDapp(() => this.#site))
+    for (const d of this.#opts.dapps ?? []) this.registry.register(d)
+    const db = openDb(this.#opts.file)
+    this.#db = db
+    this.#stmts = this.prepare(db)
+    for (const t of db.prepare('SELECT idx, name FROM types ORDER BY idx').all() as Array<{
+      idx: number
+      name: string
+    }>) {
+      this.#types.set(t.name, t.idx)
+      this.#typesByIdx[t.idx] = t.name
+    }
+    for (const a of db.prepare('SELECT idx, key, head_seq FROM authors ORDER BY idx').all() as Array<{
+      idx: number
+      key: Uint8Array
+      head_seq: number
+    }>) {
+      const head =
+        a.head_seq > 0
+          ? (this.#stmts.headRow.get(a.idx, a.head_seq) as { id: Uint8Array; ms: number; c: number })
+          : null
+      this.#addAuthorInMemory(
+        a.idx,
+        a.key,
+        a.head_seq,
+        head?.id ?? null,
+        head ? { ms: head.ms, c: head.c } : ZERO_HLC,
+      )
+    }
+    const meta = (key: string) => (this.#stmts.metaGet.get(key) as { value: unknown } | undefined)?.value
+    const site = meta('site') as Uint8Array | undefined
+    if (site) {
+      if (this.#site && !equalBytes(this.#site, site))
+        throw new Error(`ledger ${this.#opts.file} belongs to site ${toHex(site)}, not ${toHex(this.#site)}`)
+      this.#site = new Uint8Array(site)
+    }
+    this.#count = Number(meta('count') ?? 0)
+    const pos = meta('pos') as Uint8Array | undefined
+    this.#pos = pos ? decodeOrderKey(pos) : null
+    for (const row of db.prepare('SELECT key, value FROM state').iterate() as IterableIterator<{
+      key: string
+      value: Uint8Array
+    }>) {
+      this.state.load(row.key, row.value)
+    }
+    this.state.dirty.clear()
+    const savedHash = meta('state_hash') as string | undefined
+    if (savedHash !== undefined && savedHash !== this.state.hash) {
+      this.#log.warn(
+        { saved: savedHash, loaded: this.state.hash },
+        'materialized state does not match its hash; rebuilding',
+      )
+      this.rebuild()
+    }
+    this.#loadEnrolIndex()
+    this.#cuts = this.#authorityPass()
+    const latest =
+      this.#count > 0
+        ? (db.prepare('SELECT ms, c FROM records ORDER BY ms DESC, c DESC LIMIT 1').get() as {
+            ms: number
+            c: number
+          })
+        : null
+    if (latest) this.clock.observe({ ms: latest.ms, c: latest.c })
+    this.#log.info(
+      { records: this.#count, stateHash: this.state.hash, site: this.#site ? toHex(this.#site) : null },
+      'ledger open',
+    )
+  }
+
+  protected async _close(): Promise<void> {
+    if (this.#pending.length > 0) this.#flush()
+    this.#db?.close()
+    this.#db = null
+  }
+
+  private prepare(db: Db) {
+    return {
+      metaGet: db.prepare('SELECT value FROM meta WHERE key = ?'),
+      metaPut: db.prepare(
+        'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
+      ),
+      insertAuthor: db.prepare('INSERT INTO authors (idx, key, head_seq) VALUES (?, ?, 0)'),
+      setHead: db.prepare('UPDATE authors SET head_seq = ? WHERE idx = ?'),
+      insertType: db.prepare('INSERT INTO types (idx, name) VALUES (?, ?)'),
+      insertRecord: db.prepare(
+        'INSERT INTO records (author, seq, ms, c, type, id, sig, parents, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      ),
+      headRow: db.prepare('SELECT id, ms, c FROM records WHERE author = ? AND seq = ?'),
+      idAt: db.prepare('SELECT id FROM records WHERE author = ? AND seq = ?'),
+      rowAt: db.prepare('SELECT rowid, * FROM records WHERE author = ? AND seq = ?'),
+      byId: db.prepare('SELECT rowid, * FROM records WHERE substr(id, 1, 8) = substr(?, 1, 8)'),
+      rangeByAuthor: db.prepare(
+        'SELECT rowid, * FROM records WHERE author = ? AND seq >= ? ORDER BY seq LIMIT ?',
+      ),
+      fromPos: db.prepare('SELECT rowid, * FROM records WHERE (ms, c) >= (?, ?) ORDER BY ms, c'),
+      all: db.prepare('SELECT rowid, * FROM records ORDER BY ms, c'),
+      byType: db.prepare('SELECT rowid, * FROM records WHERE type = ? ORDER BY ms, c'),
+      undoFrom: db.prepare(
+        'SELECT r.rowid AS rowid, r.ms, r.c, r.id, u.changes FROM undo u JOIN records r ON r.rowid = u.rec WHERE (r.ms, r.c) >= (?, ?) ORDER BY r.ms DESC, r.c DESC',
+      ),
+      undoPut: db.prepare('INSERT OR REPLACE INTO undo (rec, changes) VALUES (?, ?)'),
+      undoDel: db.prepare('DELETE FROM undo WHERE rec = ?'),
+      undoCutoff: db.prepare(
+        'SELECT r.ms, r.c FROM undo u JOIN records r ON r.rowid = u.rec ORDER BY r.ms DESC, r.c DESC LIMIT 1 OFFSET ?',
+      ),
+      undoPrune: db.prepare(
+        'DELETE FROM undo WHERE rec IN (SELECT u.rec FROM undo u JOIN records r ON r.rowid = u.rec WHERE (r.ms, r.c) < (?, ?))',
+      ),
+      statePut: db.prepare(
+        'INSERT INTO state (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
+      ),
+      stateDel: db.prepare('DELETE FROM state WHERE key = ?'),
+      quarantinePut: db.prepare(
+        'INSERT INTO quarantine (ref, received_ms, code, detail, retry, wire) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (ref) DO UPDATE SET code = excluded.code, detail = excluded.detail, retry = excluded.retry',
+      ),
+      quarantineList: db.prepare('SELECT code, detail, retry, received_ms FROM quarantine ORDER BY qid'),
+      quarantineHeld: db.prepare('SELECT qid, wire FROM quarantine WHERE retry = 1 ORDER BY qid LIMIT ?'),
+      quarantineDel: db.prepare('DELETE FROM quarantine WHERE qid = ?'),
+      forkPut: db.prepare(
+        'INSERT OR IGNORE INTO forks (author, seq, held_id, other_id, other_wire, detected_ms) VALUES (?, ?, ?, ?, ?, ?)',
+      ),
+    }
+  }
+
+  // ── writing: local appends (group commit) ──────────────────────────────────────────────
+
+  /**
+   * Signs and appends a record by `signer`. Resolves once the record is durable (its
+   * transaction committed with synchronous=FULL); concurrent appends share one commit.
+   */
+  append(type: string, body: unknown, signer: Signer): Promise<AppendResult> {
+    const record = this.#build(type, encodeBody(body), signer)
+    return new Promise((resolve, reject) => {
+      this.#pending.push({ record, resolve, reject })
+      if (!this.#flushScheduled) {
+        this.#flushScheduled = true
+        setImmediate(() => this.#flush())
+      }
+    })
+  }
+
+  /** Creates the site: the genesis record, signed by the first admin. */
+  async createGenesis(name: string, admins: Uint8Array[], signer: Signer): Promise<SignedRecord> {
+    if (this.#site) throw new Error('this ledger already has a site')
+    const fields: RecordFields = {
+      v: RECORD_VERSION,
+      site: GENESIS_SITE,
+      author: signer.publicKey,
+      seq: 1,
+      prev: null,
+      parents: [],
+      hlc: this.clock.tick(),
+      type: 'site.genesis',
+      body: encodeBody({ name, admins }),
+    }
+    const record = signRecord(fields, signer.privateKeyObject)
+    const report = this.ingestRecords([record], { trusted: true })
+    if (report.accepted !== 1) throw new Error(`genesis refused: ${JSON.stringify(report.reasons)}`)
+    return record
+  }
+
+  #build(type: string, body: Uint8Array, signer: Signer): SignedRecord {
+    if (!this.#site)
+      throw new RecordError(
+        reject(Reason.GENESIS, 'the ledger has no site yet: create or receive its genesis first'),
+      )
+    const hex = toHex(signer.publicKey)
+    const me = this.#authors.get(hex)
+    const named = this.#namedParents.get(hex) ?? new Map<string, number>()
+    this.#namedParents.set(hex, named)
+    // Parents: heads of other authors this author has not named yet, newest first.
+    const candidates = this.#authorsByIdx
+      .filter((a) => a.hex !== hex && a.headId && named.get(a.hex) !== a.headSeq)
+      .sort((x, y) => compareHlc(y.headHlc, x.headHlc))
+      .slice(0, MAX_PARENTS)
+    const mine = me?.reserved ?? (me ? { seq: me.headSeq, id: me.headId, hlc: me.headHlc } : null)
+    let after = mine?.hlc ?? ZERO_HLC
+    for (const a of candidates) if (compareHlc(a.headHlc, after) > 0) after = a.headHlc
+    for (const a of candidates) named.set(a.hex, a.headSeq)
+    const fields: RecordFields = {
+      v: RECORD_VERSION,
+      site: this.#site,
+      author: signer.publicKey,
+      seq: (mine?.seq ?? 0) + 1,
+      prev: mine?.id ?? null,
+      parents: candidates.map((a) => a.headId!).sort(compareBytes),
+      hlc: this.clock.tickAfter(after),
+      type,
+      body,
+    }
+    const record = signRecord(fields, signer.privateKeyObject)
+    // Reserve the sequence number now so the next append chains onto this one.
+    const author = me ?? this.#addAuthorInMemory(-1, signer.publicKey, 0, null, ZERO_HLC)
+    author.reserved = { seq: record.seq, id: record.id, hlc: record.hlc }
+    return record
+  }
+
+  #flush(): void {
+    this.#flushScheduled = false
+    const batch = this.#pending
+    this.#pending = []
+    if (batch.length === 0) return
+    try {
+      const report = this.ingestRecords(
+        batch.map((p) => p.record),
+        { trusted: true },
+      )
+      this.counters.appended += report.accepted
+      for (const a of this.#authors.values()) if (a.reserved && a.reserved.seq <= a.headSeq) a.reserved = null
+      for (const p of batch) {
+        const idHex = toHex(p.record.id)
+        const stored = this.#authors.get(toHex(p.record.author))!.headSeq >= p.record.seq
+        if (!stored)
+          p.reject(new Error(`append of ${p.record.type} was refused: ${JSON.stringify(report.reasons)}`))
+        else p.resolve({ record: p.record, rejection: this.rejectionOf(idHex) })
+      }
+    } catch (err) {
+      for (const p of batch) p.reject(err)
+      this.#reloadHeads()
+      for (const a of this.#authors.values()) a.reserved = null
+    }
+  }
+
+  // ── writing: ingest ────────────────────────────────────────────────────────────────────
+
+  /** Ingests signed records in wire form (`sig || bytes`). Idempotent. */
+  ingest(wires: readonly Uint8Array[], opts: IngestOptions = {}): IngestReport {
+    const report = newReport()
+    const decoded: SignedRecord[] = []
+    for (const wire of wires) {
+      try {
+        decoded.push(decodeWire(wire))
+      } catch (err) {
+        const code = err instanceof RecordError ? err.code : Reason.MALFORMED
+        this.#quarantine(wire, null, reject(code, (err as Error).message), report)
+      }
+    }
+    const sub = this.ingestRecords(decoded, { tipVerification: opts.tipVerification ?? false })
+    return mergeReports(report, sub)
+  }
+
+  /**
+   * Ingests decoded records: the named steps, then one synchronous transaction that stores
+   * the accepted ones and folds them. `trusted` skips signature checks for records this node
+   * just signed itself.
+   */
+  ingestRecords(
+    records: readonly SignedRecord[],
+    opts: { tipVerification?: boolean; trusted?: boolean } = {},
+  ): IngestReport {
+    const report = newReport()
+    if (records.length === 0) return report
+    // Signatures are checked per author chain; records are stored in total order, which is
+    // causal (a record's clock exceeds its parents'), so a batch can carry a whole DAG.
+    const byAuthor = [...records].sort((a, b) => compareBytes(a.author, b.author) || a.seq - b.seq)
+    const tipOk = opts.trusted ? null : this.#verifyTips(byAuthor, opts.tipVerification ?? false)
+    const sorted = [...records].sort(compareOrder)
+    const accepted: Array<{ record: SignedRecord; rowid: number }> = []
+    const tx = this.db.transaction(() => {
+      for (const record of sorted) {
+        const problem = this.#check(record, opts.trusted === true || tipOk?.has(record) === true)
+        if (problem === 'duplicate') {
+          report.duplicates++
+          this.counters.duplicates++
+          continue
+        }
+        if (problem) {
+          this.#quarantine(wireBytes(record), record, problem, report)
+          continue
+        }
+        accepted.push({ record, rowid: this.#store(record) })
+        report.accepted++
+      }
+      if (accepted.length > 0) {
+        this.#count += accepted.length
+        this.#foldNew(accepted)
+        this.#persist()
+      }
+    })
+    tx()
+    this.counters.ingested += report.accepted
+    if (accepted.length > 0 && !this.#retrying) this.retryHeld()
+    return report
+  }
+
+  /**
+   * Which records' signatures are vouched for: all checked one by one, or (bulk catch-up) the
+   * tip of each contiguous run per author, whose id commits to every earlier record by hash.
+   */
+  #verifyTips(sorted: readonly SignedRecord[], tipOnly: boolean): Set<SignedRecord> {
+    const ok = new Set<SignedRecord>()
+    let run: SignedRecord[] = []
+    const closeRun = () => {
+      if (run.length === 0) return
+      const tip = run[run.length - 1]!
+      if (verifySignature(tip)) {
+        // The chain below the tip is vouched for once each link's prev matches (checked in #check).
+        for (const r of run) if (!AUTHORITY_TYPES.has(r.type) || r === tip || verifySignature(r)) ok.add(r)
+      } else {
+        for (const r of run) if (verifySignature(r)) ok.add(r)
+      }
+      run = []
+    }
+    for (const r of sorted) {
+      if (!tipOnly) {
+        if (verifySignature(r)) ok.add(r)
+        continue
+      }
+      const last = run[run.length - 1]
+      if (
+        last &&
+        (!equalBytes(last.author, r.author) ||
+          last.seq + 1 !== r.seq ||
+          !r.prev ||
+          !equalBytes(r.prev, last.id))
+      )
+        closeRun()
+      run.push(r)
+    }
+    closeRun()
+    return ok
+  }
+
+  /** The named ingest steps. Returns null (accept), 'duplicate', or the rejection. */
+  #check(r: SignedRecord, signatureOk: boolean): Rejection | 'duplicate' | null {
+    // site
+    if (r.type === 'site.genesis' && equalBytes(r.site, GENESIS_SITE)) {
+      if (this.#site && equalBytes(r.id, this.#site))
+        return this.#authors.has(toHex(r.author)) ? 'duplicate' : null
+      if (this.#site) return reject(Reason.GENESIS, 'a second genesis for a site that already has one')
+      if (r.seq !== 1) return reject(Reason.GENESIS, "a genesis must be its author's first record")
+    } else if (!this.#site) {
+      return reject(Reason.GENESIS, 'no genesis yet: records of a site are held until its genesis arrives')
+    } else if (!equalBytes(r.site, this.#site)) {
+      return reject(
+        Reason.WRONG_SITE,
+        `record is for site ${toHex(r.site).slice(0, 16)}…, this ledger is ${toHex(this.#site).slice(0, 16)}…`,
+      )
+    }
+    // duplicate / fork
+    const author = this.#authors.get(toHex(r.author))
+    if (author && r.seq <= author.headSeq) {
+      const held = this.#stmts.idAt.get(author.idx, r.seq) as { id: Uint8Array } | undefined
+      if (held && equalBytes(held.id, r.id)) return 'duplicate'
+      if (held && (signatureOk || verifySignature(r))) {
+        this.#recordFork(author, r, held.id)
+        return reject(
+          Reason.FORK,
+          `a second record at seq ${r.seq} by ${author.hex.slice(0, 16)}…: kept as fork evidence`,
+        )
+      }
+      if (held)
+        return reject(
+          Reason.BAD_SIGNATURE,
+          'signature does not verify (and the record conflicts with one held)',
+        )
+    }
+    // signature (before anything that would hold the record for a retry)
+    if (!signatureOk) return reject(Reason.BAD_SIGNATURE, 'signature does not verify for the author key')
+    // chain
+    const headSeq = author && author.idx >= 0 ? author.headSeq : 0
+    if (r.seq > headSeq + 1)
+      return reject(Reason.SEQ_GAP, `seq ${r.seq} arrived but the author's head is ${headSeq}`)
+    if (r.seq > 1 && (!r.prev || !author?.headId || !equalBytes(r.prev, author.headId))) {
+      return reject(Reason.BAD_PREV, `prev is not the id of the author's record ${r.seq - 1}`)
+    }
+    // clock
+    if (this.clock.isTooFarAhead(r.hlc)) {
+      return reject(
+        Reason.CLOCK_FUTURE,
+        `clock ${new Date(r.hlc.ms).toISOString()} is more than ${this.clock.maxAheadMs} ms ahead of this node`,
+      )
+    }
+    if (author && r.seq > 1 && compareHlc(r.hlc, author.headHlc) <= 0)
+      return reject(Reason.CLOCK_ORDER, "clock is not after the previous record's")
+    // parents
+    const parentAuthors: Array<[Author, number]> = []
+    for (const p of r.parents) {
+      const row = this.#rowById(p)
+      if (!row) return reject(Reason.UNKNOWN_PARENT, `parent ${toHex(p).slice(0, 16)}… is not held`)
+      if (compareHlc({ ms: row.ms, c: row.c }, r.hlc) >= 0)
+        return reject(Reason.CLOCK_ORDER, "clock is not after a parent's")
+      parentAuthors.push([this.#authorsByIdx[row.author]!, row.seq])
+    }
+    // type
+    if (!this.registry.owner(r.type))
+      return reject(Reason.UNKNOWN_TYPE, `no loaded dapp owns record type ${r.type}`)
+    // ancestry: an author's first record must follow its enrolment (or be a genesis admin's)
+    if (r.seq === 1 && r.type !== 'site.genesis') {
+      const enrolments = this.#enrolIndex.get(toHex(r.author)) ?? []
+      const follows = enrolments.some(([aIdx, aSeq]) =>
+        parentAuthors.some(([pa, pSeq]) => pa.idx === aIdx && pSeq >= aSeq),
+      )
+      if (!follows)
+        return reject(
+          Reason.NOT_AUTHORIZED,
+          "the author's first record does not follow an enrolment of its key",
+        )
+    }
+    return null
+  }
+
+  #rowById(id: Uint8Array): Row | null {
+    for (const row of this.#stmts.byId.all(id) as Row[]) if (equalBytes(row.id, id)) return row
+    return null
+  }
+
+  #store(r: SignedRecord): number {
+    const hex = toHex(r.author)
+    let author = this.#authors.get(hex)
+    if (!author || author.idx < 0) {
+      const idx = this.#authorsByIdx.length
+      this.#stmts.insertAuthor.run(idx, r.author)
+      if (author) {
+        author.idx = idx // a local author whose first record is being stored
+        this.#authorsByIdx[idx] = author
+      } else {
+        author = this.#addAuthorInMemory(idx, r.author, 0, null, ZERO_HLC)
+      }
+    }
+    let typeIdx = this.#types.get(r.type)
+    if (typeIdx === undefined) {
+      typeIdx = this.#typesByIdx.length
+      this.#stmts.insertType.run(typeIdx, r.type)
+      this.#types.set(r.type, typeIdx)
+      this.#typesByIdx[typeIdx] = r.type
+    }
+    const parents = r.parents.length > 0 ? Buffer.concat(r.parents) : null
+    const { lastInsertRowid } = this.#stmts.insertRecord.run(
+      author.idx,
+      r.seq,
+      r.hlc.ms,
+      r.hlc.c,
+      typeIdx,
+      r.id,
+      r.sig,
+      parents,
+      r.body,
+    )
+    this.#stmts.setHead.run(r.seq, author.idx)
+    author.headSeq = r.seq
+    author.headId = r.id
+    author.headHlc = r.hlc
+    if (r.type === 'site.genesis') {
+      this.#site = r.id
+      this.#stmts.metaPut.run('site', r.id)
+      for (const k of (decodeBody<{ admins?: unknown }>(r.body).admins as Uint8Array[]) ?? [])
+        this.#indexEnrol(toHex(k), author.idx, r.seq)
+    } else if (r.type === 'site.enrol') {
+      const key = decodeBody<{ key?: unknown }>(r.body).key
+      if (key instanceof Uint8Array) this.#indexEnrol(toHex(key), author.idx, r.seq)
+    }
+    this.clock.observe(r.hlc)
+    return Number(lastInsertRowid)
+  }
+
+  #addAuthorInMemory(
+    idx: number,
+    key: Uint8Array,
+    headSeq: number,
+    headId: Uint8Array | null,
+    headHlc: Hlc,
+  ): Author {
+    const a: Author = {
+      idx,
+      key: new Uint8Array(key),
+      hex: toHex(key),
+      headSeq,
+      headId,
+      headHlc,
+      reserved: null,
+    }
+    this.#authors.set(a.hex, a)
+    if (idx >= 0) this.#authorsByIdx[idx] = a
+    return a
+  }
+
+  #reloadHeads(): void {
+    for (const a of this.#authorsByIdx) {
+      const row = this.db.prepare('SELECT head_seq FROM authors WHERE idx = ?').get(a.idx) as {
+        head_seq: number
+      }
+      const head =
+        row.head_seq > 0
+          ? (this.#stmts.headRow.get(a.idx, row.head_seq) as { id: Uint8Array; ms: number; c: number })
+          : null
+      a.headSeq = row.head_seq
+      a.headId = head?.id ?? null
+      a.headHlc = head ? { ms: head.ms, c: head.c } : ZERO_HLC
+    }
+  }
+
+  #indexEnrol(keyHex: string, authorIdx: number, seq: number): void {
+    const list = this.#enrolIndex.get(keyHex) ?? []
+    list.push([authorIdx, seq])
+    this.#enrolIndex.set(keyHex, list)
+  }
+
+  #loadEnrolIndex(): void {
+    this.#enrolIndex.clear()
+    for (const type of ['site.genesis', 'site.enrol']) {
+      const idx = this.#types.get(type)
+      if (idx === undefined) continue
+      for (const row of this.#stmts.byType.iterate(idx) as IterableIterator<Row>) {
+        const body = decodeBody<{ key?: Uint8Array; admins?: Uint8Array[] }>(row.body)
+        for (const k of type === 'site.genesis' ? (body.admins ?? []) : body.key ? [body.key] : [])
+          this.#indexEnrol(toHex(k), row.author, row.seq)
+      }
+    }
+  }
+
+  #recordFork(author: Author, other: SignedRecord, heldId: Uint8Array): void {
+    this.#stmts.forkPut.run(author.key, other.seq, heldId, other.id, wireBytes(other), this.clock.wall())
+    const held = this.#stmts.rowAt.get(author.idx, other.seq) as Row
+    const prev =
+      other.seq > 1 ? (this.#stmts.idAt.get(author.idx, other.seq - 1) as { id: Uint8Array }).id : null
+    const heldWire = wireBytes(this.#fromRow(held, prev))
+    this.#log.error(
+      { author: author.hex, seq: other.seq },
+      'fork: an author signed two records with the same seq; key quarantined',
+    )
+    this.events.emit('fork', { author: author.hex, seq: other.seq, a: heldWire, b: wireBytes(other) })
+  }
+
+  #quarantine(wire: Uint8Array, record: SignedRecord | null, why: Rejection, report: IngestReport): void {
+    const retry = RETRYABLE.has(why.code)
+    const ref = record ? record.id : recordId(wire)
+    this.#stmts.quarantinePut.run(ref, this.clock.wall(), why.code, why.detail, retry ? 1 : 0, wire)
+    if (retry) report.held++
+    else report.refused++
+    report.reasons[why.code] = (report.reasons[why.code] ?? 0) + 1
+    this.counters.refused[why.code] = (this.counters.refused[why.code] ?? 0) + 1
+    this.#log.debug({ code: why.code, detail: why.detail }, retry ? 'record held' : 'record refused')
+  }
+
+  /** Retries held records (missing predecessor or parent, clock ahead). Bounded per call. */
+  retryHeld(limit = 10_000): IngestReport {
+    const total = newReport()
+    if (this.#retrying) return total
+    this.#retrying = true
+    try {
+      this.#retryRounds(limit, total)
+    } finally {
+      this.#retrying = false
+    }
+    return total
+  }
+
+  #retryRounds(limit: number, total: IngestReport): void {
+    for (let round = 0; round < 8; round++) {
+      const held = this.#stmts.quarantineHeld.all(limit) as Array<{ qid: number; wire: Uint8Array }>
+      if (held.length === 0) break
+      this.db.transaction(() => {
+        for (const h of held) this.#stmts.quarantineDel.run(h.qid)
+      })()
+      const report = this.ingest(held.map((h) => h.wire))
+      mergeReports(total, report)
+      if (report.accepted === 0) break
+    }
+  }
+
+  // ── folding ────────────────────────────────────────────────────────────────────────────
+
+  #foldNew(added: Array<{ record: SignedRecord; rowid: number }>): void {
+    const authority = added.some((a) => AUTHORITY_TYPES.has(a.record.type))
+    let replayFrom: OrderKey | null = null
+    if (authority) {
+      const cuts = this.#authorityPass()
+      replayFrom = this.#earliestCutChange(this.#cuts, cuts)
+      this.#cuts = cuts
+    }
+    const sorted = added.sort((x, y) => compareOrder(x.record, y.record))
+    const first = sorted[0]!.record
+    if (this.#pos && before(first, this.#pos) && (!replayFrom || before(first, replayFrom)))
+      replayFrom = first
+    if (replayFrom && this.#pos && !before(this.#pos, replayFrom)) {
+      this.#replayFrom(replayFrom)
+      return
+    }
+    for (const { record, rowid } of sorted) this.#apply(this.#foldRecordFrom(record), rowid)
+  }
+
+  /** Folds one record into state: authority, then the owning dapp's validator and reducer. */
+  #apply(r: FoldRecord, rowid: number): void {
+    const rejection = this.#judge(r)
+    if (rejection) {
+      this.state.put(REJECTED_PREFIX + r.idHex, rejection)
+      this.events.emit('rejected', r, rejection)
+    } else {
+      this.registry.owner(r.type)!.handlers.reduce(r, this.state)
+      this.events.emit('applied', r)
+    }
+    const changes = this.state.takeJournal()
+    if (changes.length > 0) this.#stmts.undoPut.run(rowid, dagCbor.encode(changes.map((c) => [c.key, c.old])))
+    this.#pos = { hlc: r.hlc, id: r.id }
+  }
+
+  #judge(r: FoldRecord): Rejection | null {
+    const cut = this.#cuts.get(r.authorHex)
+    if (cut && r.seq > cut.cut) {
+      return reject(
+        cut.reason.startsWith('forked') ? Reason.FORKED : Reason.REVOKED,
+        `key ${cut.reason}; valid up to seq ${cut.cut}`,
+      )
+    }
+    if (r.role === 'none')
+      return reject(Reason.NOT_AUTHORIZED, 'the author is not an enrolled key at this point')
+    const owner = this.registry.owner(r.type)
+    if (!owner) return reject(Reason.UNKNOWN_TYPE, `no loaded dapp owns ${r.type}`)
+    try {
+      return owner.handlers.validate(r, this.state) ?? null
+    } catch (err) {
+      // A validator that throws rejects the record; the bug is logged, the node keeps folding.
+      this.#log.error({ err, type: r.type, dapp: owner.dapp }, 'validator threw')
+      return reject(`${owner.dapp}.VALIDATOR_ERROR`, `the ${owner.dapp} validator failed on this record`)
+    }
+  }
+
+  #foldRecordFrom(
+    r: { id: Uint8Array; author: Uint8Array; seq: number; hlc: Hlc; type: string; body: Uint8Array },
+    state: StateView = this.state,
+  ): FoldRecord {
+    const authorHex = toHex(r.author)
+    let body: unknown
+    try {
+      body = decodeBody(r.body)
+    } catch {
+      body = undefined
+    }
+    const info = state.get<KeyInfo>(keyStateKey(authorHex))
+    // The genesis author is an admin by the genesis itself.
+    const role = info?.role ?? (r.type === 'site.genesis' ? 'admin' : 'none')
+    return {
+      id: r.id,
+      idHex: toHex(r.id),
+      author: r.author,
+      authorHex,
+      seq: r.seq,
+      hlc: r.hlc,
+      type: r.type,
+      body,
+      role,
+    }
+  }
+
+  #rowRecord(row: Row): {
+    id: Uint8Array
+    author: Uint8Array
+    seq: number
+    hlc: Hlc
+    type: string
+    body: Uint8Array
+  } {
+    return {
+      id: row.id,
+      author: this.#authorsByIdx[row.author]!.key,
+      seq: row.seq,
+      hlc: { ms: row.ms, c: row.c },
+      type: this.#typesByIdx[row.type]!,
+      body: row.body,
+    }
+  }
+
+  /**
+   * The authority pass: folds only site.* records, in total order, into a scratch state. A
+   * revocation or fork proof whose author is already cut at that point does not count. Returns
+   * the cut table that then applies to every record.
+   */
+  #authorityPass(): Map<string, CutInfo> {
+    const scratch = new State()
+    const rows: Row[] = []
+    for (const type of SITE_TYPES) {
+      const idx = this.#types.get(type)
+      if (idx !== undefined) rows.push(...(this.#stmts.byType.all(idx) as Row[]))
+    }
+    const ordered = rows.map((row) => this.#rowRecord(row)).sort(compareOrder)
+    for (const rec of ordered) {
+      const r = this.#foldRecordFrom(rec, scratch)
+      const cut = scratch.get<CutInfo>(cutStateKey(r.authorHex))
+      if (cut && r.seq > cut.cut) continue
+      if (r.role === 'none') continue
+      const handlers = this.registry.owner(r.type)!.handlers
+      if (handlers.validate(r, scratch)) continue
+      handlers.reduce(r, scratch)
+    }
+    scratch.takeJournal()
+    return new Map(scratch.list<CutInfo>('site/cut/').map(([k, v]) => [k.slice('site/cut/'.length), v]))
+  }
+
+  /** The earliest stored record whose cut status differs between two cut tables. */
+  #earliestCutChange(old: Map<string, CutInfo>, next: Map<string, CutInfo>): OrderKey | null {
+    let earliest: OrderKey | null = null
+    for (const hex of new Set([...old.keys(), ...next.keys()])) {
+      const a = old.get(hex)?.cut ?? Number.POSITIVE_INFINITY
+      const b = next.get(hex)?.cut ?? Number.POSITIVE_INFINITY
+      if (a === b) continue
+      const author = this.#authors.get(hex)
+      if (!author || author.idx < 0) continue
+      for (const row of this.#stmts.rangeByAuthor.iterate(
+        author.idx,
+        Math.min(a, b) + 1,
+        1 << 30,
+      ) as IterableIterator<Row>) {
+        const k = { hlc: { ms: row.ms, c: row.c }, id: row.id }
+        if (!earliest || before(k, earliest)) earliest = k
+      }
+    }
+    return earliest
+  }
+
+  /** Undoes state back to just before `from`, then folds every record from there in order. */
+  #replayFrom(from: OrderKey): void {
+    this.counters.replays++
+    const horizon = this.#stmts.metaGet.get('undo_horizon') as { value: Uint8Array } | undefined
+    if (horizon && before(from, decodeOrderKey(horizon.value))) {
+      this.#log.info('late record sorts before the undo horizon: rebuilding state')
+      this.rebuild()
+      return
+    }
+    const undo = this.#stmts.undoFrom.all(from.hlc.ms, from.hlc.c) as Array<{
+      rowid: number
+      ms: number
+      c: number
+      id: Uint8Array
+      changes: Uint8Array
+    }>
+    const toRevert = undo
+      .filter((u) => !before({ hlc: { ms: u.ms, c: u.c }, id: u.id }, from))
+      .sort((x, y) =>
+        compareOrder({ hlc: { ms: y.ms, c: y.c }, id: y.id }, { hlc: { ms: x.ms, c: x.c }, id: x.id }),
+      )
+    for (const u of toRevert) {
+      const changes = (dagCbor.decode(u.changes) as Array<[string, Uint8Array | null]>).map(([key, old]) => ({
+        key,
+        old,
+      }))
+      this.state.revert(changes)
+      this.#stmts.undoDel.run(u.rowid)
+    }
+    this.#pos = null
+    this.#foldRows(this.#stmts.fromPos.iterate(from.hlc.ms, from.hlc.c) as IterableIterator<Row>, from)
+  }
+
+  /** Folds rows given in (ms, c) order; ties are put in id order; rows before `from` are skipped. */
+  #foldRows(rows: IterableIterator<Row>, from: OrderKey | null): void {
+    let group: Row[] = []
+    const flushGroup = () => {
+      if (group.length > 1) group.sort((x, y) => compareBytes(x.id, y.id))
+      for (const row of group) {
+        const rec = this.#rowRecord(row)
+        if (from && before(rec, from)) continue
+        this.#apply(this.#foldRecordFrom(rec), row.rowid)
+      }
+      group = []
+    }
+    for (const row of rows) {
+      const g = group[0]
+      if (g && (g.ms !== row.ms || g.c !== row.c)) flushGroup()
+      group.push(row)
+    }
+    flushGroup()
+  }
+
+  /** Folds every record from scratch (the state tables are rewritten). */
+  rebuild(): void {
+    this.counters.rebuilds++
+    this.db.transaction(() => {
+      this.state.clear()
+      this.db.exec("DELETE FROM undo; DELETE FROM meta WHERE key = 'undo_horizon'")
+      this.#pos = null
+      this.#cuts = this.#authorityPass()
+      this.#foldRows(this.#stmts.all.iterate() as IterableIterator<Row>, null)
+      this.#persist()
+    })()
+  }
+
+  /** Writes dirty state entries and the fold metadata (inside the caller's transaction). */
+  #persist(): void {
+    for (const key of this.state.dirty) {
+      const bytes = this.state.entryBytes(key)
+      if (bytes) this.#stmts.statePut.run(key, bytes)
+      else this.#stmts.stateDel.run(key)
+    }
+    this.state.dirty.clear()
+    this.#stmts.metaPut.run('count', this.#count)
+    this.#stmts.metaPut.run('state_hash', this.state.hash)
+    if (this.#pos) this.#stmts.metaPut.run('pos', encodeOrderKey(this.#pos))
+    if (++this.#sincePrune >= 1000) this.#pruneUndo()
+  }
+
+  /**
+   * Keeps undo data for the newest `undoKeep` state-changing records in fold order. A late
+   * record sorting before the horizon makes the next fold a full rebuild instead of a replay.
+   */
+  #pruneUndo(): void {
+    this.#sincePrune = 0
+    const keep = this.#opts.undoKeep ?? 100_000
+    const cutoff = this.#stmts.undoCutoff.get(keep) as { ms: number; c: number } | undefined
+    if (!cutoff) return
+    this.#stmts.undoPrune.run(cutoff.ms, cutoff.c)
+    this.#stmts.metaPut.run(
+      'undo_horizon',
+      encodeOrderKey({ hlc: { ms: cutoff.ms, c: cutoff.c }, id: HORIZON_ID }),
+    )
+  }
+
+  // ── verification and export ────────────────────────────────────────────────────────────
+
+  #fromRow(row: Row, prev: Uint8Array | null): SignedRecord {
+    const type = this.#typesByIdx[row.type]!
+    const fields: RecordFields = {
+      v: RECORD_VERSION,
+      site:
+        type === 'site.genesis' && row.seq === 1 && this.#site && equalBytes(row.id, this.#site)
+          ? GENESIS_SITE
+          : this.#site!,
+      author: this.#authorsByIdx[row.author]!.key,
+      seq: row.seq,
+      prev,
+      parents: splitIds(row.parents),
+      hlc: { ms: row.ms, c: row.c },
+      type,
+      body: row.body,
+    }
+    const bytes = encodeRecord(fields)
+    return { ...fields, bytes, id: row.id, sig: row.sig }
+  }
+
+  /** Every stored record as a signed record, in (author, seq) order. */
+  *records(): Generator<SignedRecord> {
+    for (const a of this.#authorsByIdx) {
+      let prev: Uint8Array | null = null
+      for (const row of this.db
+        .prepare('SELECT rowid, * FROM records WHERE author = ? ORDER BY seq')
+        .iterate(a.idx) as IterableIterator<Row>) {
+        const r = this.#fromRow(row, prev)
+        prev = row.id
+        yield r
+      }
+    }
+  }
+
+  /**
+   * Re-checks every hash link and every signature (signatures on the thread pool). Returns
+   * the first problem in (author, seq) order, or null.
+   */
+  async verifyAll(
+    onProgress?: (checked: number) => void,
+  ): Promise<{ checked: number; problem: VerifyProblem | null }> {
+    let checked = 0
+    const inflight: Array<Promise<VerifyProblem | null>> = []
+    let firstProblem: VerifyProblem | null = null
+    const settle = async () => {
+      for (const p of await Promise.all(inflight.splice(0))) if (p && !firstProblem) firstProblem = p
+    }
+    for (const a of this.#authorsByIdx) {
+      let expectSeq = 1
+      let prev: Uint8Array | null = null
+      for (const row of this.db
+        .prepare('SELECT rowid, * FROM records WHERE author = ? ORDER BY seq')
+        .iterate(a.idx) as IterableIterator<Row>) {
+        const r = this.#fromRow(row, prev)
+        const where = { author: a.hex, seq: row.seq, id: toHex(row.id) }
+        if (row.seq !== expectSeq) {
+          await settle()
+          return {
+            checked,
+            problem: firstProblem ?? { ...where, problem: `sequence gap: expected ${expectSeq}` },
+          }
+        }
+        if (!equalBytes(recordId(r.bytes), row.id)) {
+          await settle()
+          return {
+            checked,
+            problem: firstProblem ?? {
+              ...where,
+              problem:
+                'hash mismatch: the stored record does not hash to its id (altered, or its predecessor was)',
+            },
+          }
+        }
+        inflight.push(
+          verifySignatureAsync(r).then((ok) =>
+            ok ? null : { ...where, problem: 'signature does not verify' },
+          ),
+        )
+        if (inflight.length >= 256) await settle()
+        if (firstProblem) return { checked, problem: firstProblem }
+        prev = row.id
+        expectSeq++
+        checked++
+        if (onProgress && checked % 100_000 === 0) onProgress(checked)
+      }
+    }
+    await settle()
+    return { checked, problem: firstProblem }
+  }
+}
+
+function newReport(): IngestReport {
+  return { accepted: 0, duplicates: 0, held: 0, refused: 0, reasons: {} }
+}
+
+function mergeReports(into: IngestReport, from: IngestReport): IngestReport {
+  into.accepted += from.accepted
+  into.duplicates += from.duplicates
+  into.held += from.held
+  into.refused += from.refused
+  for (const [k, v] of Object.entries(from.reasons)) into.reasons[k] = (into.reasons[k] ?? 0) + v
+  return into
+}
+
+function compareOrder(a: { hlc: Hlc; id: Uint8Array }, b: { hlc: Hlc; id: Uint8Array }): number {
+  return compareHlc(a.hlc, b.hlc) || compareBytes(a.id, b.id)
+}
+
+function splitIds(blob: Uint8Array | null): Uint8Array[] {
+  if (!blob) return []
+  const out: Uint8Array[] = []
+  for (let i = 0; i < blob.length; i += 32) out.push(new Uint8Array(blob.subarray(i, i + 32)))
+  return out
+}
+
+function encodeOrderKey(k: OrderKey): Uint8Array {
+  return dagCbor.encode([k.hlc.ms, k.hlc.c, k.id])
+}
+
+function decodeOrderKey(b: Uint8Array): OrderKey {
+  const [ms, c, id] = dagCbor.decode(b) as [number, number, Uint8Array]
+  return { hlc: { ms, c }, id }
+}
