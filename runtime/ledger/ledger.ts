@@ -347,8 +347,9 @@ export class Ledger extends Resource {
       rangeByAuthor: db.prepare(
         'SELECT rowid, * FROM records WHERE author = ? AND seq >= ? ORDER BY seq LIMIT ?',
       ),
-      fromPos: db.prepare('SELECT rowid, * FROM records WHERE (ms, c) >= (?, ?) ORDER BY ms, c'),
-      all: db.prepare('SELECT rowid, * FROM records ORDER BY ms, c'),
+      page: db.prepare(
+        'SELECT rowid, * FROM records WHERE (ms, c, rowid) > (?, ?, ?) ORDER BY ms, c, rowid LIMIT ?',
+      ),
       byType: db.prepare('SELECT rowid, * FROM records WHERE type = ? ORDER BY ms, c'),
       undoFrom: db.prepare(
         'SELECT r.rowid AS rowid, r.ms, r.c, r.id, u.changes FROM undo u JOIN records r ON r.rowid = u.rec WHERE (r.ms, r.c) >= (?, ?) ORDER BY r.ms DESC, r.c DESC',
@@ -872,22 +873,36 @@ export class Ledger extends Resource {
   }
 
   #foldRecordFrom(
-    r: { id: Uint8Array; author: Uint8Array; seq: number; hlc: Hlc; type: string; body: Uint8Array },
+    r: {
+      id: Uint8Array
+      author: Uint8Array
+      seq: number
+      hlc: Hlc
+      type: string
+      body: Uint8Array
+      value?: unknown
+    },
     state: StateView = this.state,
   ): FoldRecord {
     const authorHex = toHex(r.author)
-    let body: unknown
-    try {
-      body = decodeBody(r.body)
-    } catch {
-      body = undefined
+    let body: unknown = r.value
+    if (body === undefined) {
+      try {
+        body = decodeBody(r.body)
+      } catch {
+        body = undefined
+      }
     }
     const info = state.get<KeyInfo>(keyStateKey(authorHex))
     // The genesis author is an admin by the genesis itself.
     const role = info?.role ?? (r.type === 'site.genesis' ? 'admin' : 'none')
+    let idHex: string | undefined
     return {
       id: r.id,
-      idHex: toHex(r.id),
+      get idHex() {
+        idHex ??= toHex(r.id)
+        return idHex
+      },
       author: r.author,
       authorHex,
       seq: r.seq,
@@ -993,11 +1008,30 @@ export class Ledger extends Resource {
       this.#stmts.undoDel.run(u.rowid)
     }
     this.#pos = null
-    this.#foldRows(this.#stmts.fromPos.iterate(from.hlc.ms, from.hlc.c) as IterableIterator<Row>, from)
+    this.#foldRows(this.#pageRows(from.hlc), from)
+  }
+
+  /**
+   * Rows in (ms, c) order from `from` (inclusive), fetched a page at a time: the fold writes
+   * between pages, which a live SQLite cursor on the same connection would not allow.
+   */
+  *#pageRows(from: Hlc | null): Generator<Row> {
+    let ms = from ? from.ms : -1
+    let c = from ? from.c : -1
+    let rowid = -1
+    for (;;) {
+      const rows = this.#stmts.page.all(ms, c, rowid, 4096) as Row[]
+      if (rows.length === 0) return
+      yield* rows
+      const last = rows[rows.length - 1]!
+      ms = last.ms
+      c = last.c
+      rowid = last.rowid
+    }
   }
 
   /** Folds rows given in (ms, c) order; ties are put in id order; rows before `from` are skipped. */
-  #foldRows(rows: IterableIterator<Row>, from: OrderKey | null): void {
+  #foldRows(rows: Iterable<Row>, from: OrderKey | null): void {
     let group: Row[] = []
     const flushGroup = () => {
       if (group.length > 1) group.sort((x, y) => compareBytes(x.id, y.id))
@@ -1024,7 +1058,7 @@ export class Ledger extends Resource {
       this.db.exec("DELETE FROM undo; DELETE FROM meta WHERE key = 'undo_horizon'")
       this.#pos = null
       this.#cuts = this.#authorityPass()
-      this.#foldRows(this.#stmts.all.iterate() as IterableIterator<Row>, null)
+      this.#foldRows(this.#pageRows(null), null)
       this.#persist()
     })()
   }

@@ -13,6 +13,7 @@
  */
 import { createHash, sign as edSign, verify as edVerify, type KeyObject } from 'node:crypto'
 import * as dagCbor from '@ipld/dag-cbor'
+import { decode as cborDecode, type DecodeOptions, Tokenizer, Type } from 'cborg'
 import { publicKeyObject } from '../keys.ts'
 import { type Hlc, isValidHlc } from './hlc.ts'
 import { Reason, type Rejection } from './reasons.ts'
@@ -49,6 +50,8 @@ export interface SignedRecord extends RecordFields {
   readonly sig: Uint8Array
   /** The canonical encoding that `id` hashes. */
   readonly bytes: Uint8Array
+  /** The decoded body, when decoding already produced it. */
+  readonly value?: unknown
 }
 
 /** Thrown by decode/verify with a stable reason code. */
@@ -65,13 +68,45 @@ const fail = (code: string, detail: string): never => {
   throw new RecordError({ code, detail })
 }
 
+/**
+ * Strict decoding: shortest integer and length forms, no duplicate map keys, no indefinite
+ * lengths, no undefined/NaN/Infinity, no big integers, no tags (no CIDs) and no floats. What
+ * it leaves to check for canonical form is map key order.
+ */
+class StrictTokenizer extends Tokenizer {
+  override next() {
+    const token = super.next()
+    if (token.type === Type.float) throw new Error('floats are not allowed')
+    return token
+  }
+}
+
+const STRICT: DecodeOptions = {
+  strict: true,
+  allowIndefinite: false,
+  allowUndefined: false,
+  allowNaN: false,
+  allowInfinity: false,
+  allowBigInt: false,
+  rejectDuplicateMapKeys: true,
+  useMaps: false,
+  tags: [],
+}
+
+export function strictDecode(bytes: Uint8Array): unknown {
+  return cborDecode(bytes, { ...STRICT, tokenizer: new StrictTokenizer(bytes, STRICT) })
+}
+
 export function encodeBody(body: unknown): Uint8Array {
   return dagCbor.encode(body)
 }
 
 export function decodeBody<T = unknown>(bytes: Uint8Array): T {
-  return dagCbor.decode(bytes) as T
+  return strictDecode(bytes) as T
 }
+
+/** The record's fields in canonical (dag-cbor: length-first, then bytewise) key order. */
+const CANONICAL_KEYS = ['v', 'hlc', 'seq', 'body', 'prev', 'site', 'type', 'author', 'parents'] as const
 
 export function encodeRecord(r: RecordFields): Uint8Array {
   return dagCbor.encode({
@@ -163,7 +198,7 @@ export function decodeRecordBytes(input: Uint8Array): Omit<SignedRecord, 'sig'> 
   const bytes = new Uint8Array(input)
   let raw: Record<string, unknown>
   try {
-    raw = dagCbor.decode(bytes) as Record<string, unknown>
+    raw = strictDecode(bytes) as Record<string, unknown>
   } catch (err) {
     return fail(Reason.MALFORMED, `record bytes do not decode: ${(err as Error).message}`)
   }
@@ -176,7 +211,12 @@ export function decodeRecordBytes(input: Uint8Array): Omit<SignedRecord, 'sig'> 
       `record version ${String(raw.v)} is not supported (this node speaks ${RECORD_VERSION})`,
     )
   const keys = Object.keys(raw)
-  if (keys.length !== 9) fail(Reason.BAD_FIELD, `a record has exactly 9 fields, this one has ${keys.length}`)
+  if (keys.length !== 9 || !CANONICAL_KEYS.every((k) => k in raw)) {
+    fail(Reason.BAD_FIELD, `a record has exactly the fields ${CANONICAL_KEYS.join(', ')}`)
+  }
+  // Strict decoding fixed every other choice of encoding; key order is the one left.
+  if (!CANONICAL_KEYS.every((k, i) => keys[i] === k))
+    fail(Reason.NOT_CANONICAL, 'record map keys are not in canonical order')
   const { site, author, seq, prev, parents, hlc, type, body } = raw
   isBytes(site, 32) || fail(Reason.BAD_FIELD, '`site` must be 32 bytes')
   isBytes(author, 32) || fail(Reason.BAD_FIELD, '`author` must be a 32-byte Ed25519 public key')
@@ -212,21 +252,20 @@ export function decodeRecordBytes(input: Uint8Array): Omit<SignedRecord, 'sig'> 
     type: type as string,
     body: body as Uint8Array,
   }
-  // Canonical form: the same record has exactly one encoding, or two nodes could hash it apart.
-  if (!equalBytes(encodeRecord(fields), bytes))
-    fail(Reason.NOT_CANONICAL, 'record bytes are not in canonical form')
-  checkCanonicalBody(fields.body)
-  return { ...fields, id: recordId(bytes), bytes }
+  const value = checkCanonicalBody(fields.body)
+  return { ...fields, id: recordId(bytes), bytes, value }
 }
 
-function checkCanonicalBody(body: Uint8Array): void {
+/** A body must be canonical too: one value, one encoding (re-encoding must give the same bytes). */
+function checkCanonicalBody(body: Uint8Array): unknown {
   let value: unknown
   try {
-    value = dagCbor.decode(body)
+    value = strictDecode(body)
   } catch (err) {
     fail(Reason.MALFORMED, `body does not decode: ${(err as Error).message}`)
   }
   if (!equalBytes(dagCbor.encode(value), body)) fail(Reason.NOT_CANONICAL, 'body is not in canonical form')
+  return value
 }
 
 function isBytes(x: unknown, length?: number): boolean {

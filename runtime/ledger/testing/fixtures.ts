@@ -35,7 +35,8 @@ export const testDapp: LedgerDapp = {
   setup(ctx) {
     ctx.recordType<{ k: string; v: number }>('test.put', {
       validate: (r) => {
-        if (typeof r.body?.k !== 'string' || !Number.isSafeInteger(r.body.v)) return reject('test.BAD_BODY', 'expected {k, v}')
+        if (typeof r.body?.k !== 'string' || !Number.isSafeInteger(r.body.v))
+          return reject('test.BAD_BODY', 'expected {k, v}')
         if (r.body.v < 0) return reject('test.NEGATIVE', `value ${r.body.v} is negative`)
         return null
       },
@@ -75,6 +76,10 @@ export const DEVICE2 = testKey(4)
 /** A site with ADMIN as genesis admin and DEVICE enrolled. */
 export async function provision(ledger: Ledger): Promise<void> {
   await ledger.createGenesis('Test Space', [ADMIN.publicKey], ADMIN)
-  const r = await ledger.append('site.enrol', { key: DEVICE.publicKey, role: 'device', name: 'door-1' }, ADMIN)
+  const r = await ledger.append(
+    'site.enrol',
+    { key: DEVICE.publicKey, role: 'device', name: 'door-1' },
+    ADMIN,
+  )
   if (r.rejection) throw new Error(`enrol rejected: ${r.rejection.detail}`)
 }
