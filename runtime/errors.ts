@@ -135,6 +135,26 @@ export const errors = {
       `\`latchkey ${command}\` is not available in this build yet: it arrives with ${arrives}`,
     (command: string) => ({ command }),
   ),
+  SITE_EXISTS: define(
+    'LK_SITE_EXISTS',
+    'usage',
+    (site: string) =>
+      `this node already belongs to site ${site}; a node joins one site for life (use a new data directory)`,
+    (site: string) => ({ site }),
+  ),
+  NO_SITE: define(
+    'LK_NO_SITE',
+    'usage',
+    (dataDir: string) =>
+      `the ledger in ${dataDir} has no site yet; create one with \`latchkey site init --name <name>\``,
+    (dataDir: string) => ({ dataDir }),
+  ),
+  LEDGER_INVALID: define(
+    'LK_LEDGER_INVALID',
+    'operational',
+    (what: string, problem: string) => `${what} failed verification: ${problem}`,
+    (what: string) => ({ what }),
+  ),
   CLOSED: define('LK_CLOSED', 'operational', (name: string) => `${name} is closed`),
 } as const
 

@@ -53,7 +53,16 @@ export function generateSeed(): Uint8Array {
 
 /** Reads a key file, refusing one that others can read. */
 export function readKeyFile(file: string): KeyPair {
-  const fd = openSync(file, 'r')
+  let fd: number
+  try {
+    fd = openSync(file, 'r')
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code
+    throw errors.KEY_INVALID(
+      file,
+      code === 'ENOENT' ? 'the file does not exist' : `cannot be opened (${code})`,
+    )
+  }
   try {
     const mode = fstatSync(fd).mode & 0o777
     if ((mode & 0o077) !== 0) throw errors.KEY_PERMISSIONS(file, mode)

@@ -8,7 +8,9 @@ import { isLatchkeyError } from '../errors.ts'
 import { versionLine } from '../version.ts'
 import { doctorCommand } from './commands/doctor.ts'
 import { laterCommands } from './commands/later.ts'
+import { ledgerCommand } from './commands/ledger.ts'
 import { runCommand } from './commands/run.ts'
+import { siteCommand } from './commands/site.ts'
 import { statusCommand } from './commands/status.ts'
 import type { Io } from './io.ts'
 
@@ -23,10 +25,14 @@ export function buildProgram(io: Io): Command {
   program.addCommand(runCommand(io))
   program.addCommand(statusCommand(io))
   program.addCommand(doctorCommand(io))
+  program.addCommand(siteCommand(io))
+  program.addCommand(ledgerCommand(io))
   for (const cmd of laterCommands(io)) program.addCommand(cmd)
-  for (const cmd of program.commands) {
+  const configure = (cmd: Command) => {
     cmd.exitOverride().showSuggestionAfterError(true).configureOutput(program.configureOutput())
+    for (const sub of cmd.commands) configure(sub)
   }
+  for (const cmd of program.commands) configure(cmd)
   return program
 }
 

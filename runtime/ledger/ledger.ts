@@ -56,6 +56,8 @@ export interface LedgerOptions {
   site?: Uint8Array | null
   /** Undo data is kept for this many most recent state-changing records (replays beyond it rebuild). */
   undoKeep?: number
+  /** Open for reading only (CLI inspection while a node runs): no writes, no migrations. */
+  readonly?: boolean
 }
 
 export interface Signer {
@@ -254,7 +256,7 @@ export class Ledger extends Resource {
   protected async _open(): Promise<void> {
     this.registry.register(siteDapp(() => this.#site))
     for (const d of this.#opts.dapps ?? []) this.registry.register(d)
-    const db = openDb(this.#opts.file)
+    const db = openDb(this.#opts.file, { readonly: this.#opts.readonly ?? false })
     this.#db = db
     this.#stmts = this.prepare(db)
     for (const t of db.prepare('SELECT idx, name FROM types ORDER BY idx').all() as Array<{
@@ -304,7 +306,7 @@ export class Ledger extends Resource {
         { saved: savedHash, loaded: this.state.hash },
         'materialized state does not match its hash; rebuilding',
       )
-      this.rebuild()
+      if (!this.#opts.readonly) this.rebuild()
     }
     this.#loadEnrolIndex()
     this.#cuts = this.#authorityPass()

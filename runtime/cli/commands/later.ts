@@ -7,12 +7,10 @@ import { errors } from '../../errors.ts'
 import type { Io } from '../io.ts'
 
 const later: ReadonlyArray<[name: string, description: string, arrives: string]> = [
-  ['site', 'create and inspect the site (genesis, admin keys)', 'the signed ledger'],
-  ['device', 'enrol, list and revoke boards', 'the signed ledger'],
+  ['device', 'enrol, list and revoke boards', 'the mesh'],
   ['member', 'add, suspend, import and export members', 'the membership dapp'],
   ['badge', 'bind, revoke and test badges', 'the credentials dapp'],
   ['cert', 'grant, revoke and export certifications', 'the certifications dapp'],
-  ['ledger', 'verify, export and show the signed ledger', 'the signed ledger'],
   ['demo', 'run a self-contained demo site with simulated doors and tools', 'the dapps'],
 ]
 
