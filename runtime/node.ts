@@ -11,6 +11,8 @@ import { HttpServer } from './http/server.ts'
 import { type KeyPair, loadOrCreateKeyFile } from './keys.ts'
 import { type Component, Resource } from './lifecycle.ts'
 import type { Logger } from './log.ts'
+import { Ledger } from './ledger/ledger.ts'
+import { toHex } from './ledger/record.ts'
 import { EmbeddedBroker } from './mesh/broker.ts'
 import { VERSION } from './version.ts'
 
@@ -23,8 +25,10 @@ export interface NodeOptions {
 
 export interface NodeStatus {
   node: { name: string; key: string }
-  site: { id: string } | null
+  site: { id: string; name: string | null } | null
   version: string
+  records: number
+  stateHash: string
   uptimeS: number
   http: { host: string; port: number } | null
   broker: { host: string; port: number; refused: Record<string, number> } | null
@@ -38,6 +42,7 @@ export class LatchkeyNode extends Resource {
   key: KeyPair | null = null
   http: HttpServer | null = null
   broker: EmbeddedBroker | null = null
+  ledger: Ledger | null = null
   #components: Component[] = []
   #started: Component[] = []
   #startedAt = 0
@@ -63,6 +68,8 @@ export class LatchkeyNode extends Resource {
     this.key = pair
     log.info({ key: pair.id, created }, created ? 'created node key' : 'loaded node key')
 
+    this.ledger = new Ledger({ file: join(this.dataDir, 'ledger.db'), log: log.child({ component: 'ledger' }) })
+    this.#components.push(this.ledger)
     if (config.mqtt.broker.enabled) {
       this.broker = new EmbeddedBroker({
         host: config.mqtt.broker.host,
@@ -114,10 +121,14 @@ export class LatchkeyNode extends Resource {
 
   status(): NodeStatus {
     const broker = this.broker?.address
+    const ledger = this.ledger?.opened ? this.ledger : null
+    const site = ledger?.site
     return {
       node: { name: this.config.node.name, key: this.key?.id ?? '' },
-      site: null,
+      site: site ? { id: toHex(site), name: ledger.state.get<{ name: string }>('site/info')?.name ?? null } : null,
       version: VERSION,
+      records: ledger?.count ?? 0,
+      stateHash: ledger?.stateHash ?? '',
       uptimeS: Math.round((this.now() - this.#startedAt) / 100) / 10,
       http: this.http?.address ?? null,
       broker: broker && this.broker ? { ...broker, refused: { ...this.broker.refused } } : null,

@@ -1,6 +1,7 @@
 import { Writable } from 'node:stream'
 import mqtt from 'mqtt'
 import { describe, expect, it } from 'vitest'
+import { initSite } from '../provisioning/site.ts'
 import { defaultConfig } from '../runtime/config/load.ts'
 import { createLogger } from '../runtime/log.ts'
 import { LatchkeyNode } from '../runtime/node.ts'
@@ -38,11 +39,35 @@ describe('node lifecycle', () => {
         node: { name: 'latchkey', key: node.key!.id },
         site: null,
         version: '0.1.0',
+        records: 0,
       })
       expect(typeof body.uptimeS).toBe('number')
       const missing = await fetch(`http://127.0.0.1:${port}/api/v1/nope`)
       expect(missing.status).toBe(404)
       expect(((await missing.json()) as { error: { code: string } }).error.code).toBe('LK_HTTP_NOT_FOUND')
+    } finally {
+      await node.close()
+    }
+  })
+
+  it('reports the site, record count and state hash once the site exists', async () => {
+    const env = { LATCHKEY_DATA_DIR: tmpDir(), LATCHKEY_HTTP_PORT: '0', LATCHKEY_MQTT_PORT: '0' }
+    const config = defaultConfig({ env })
+    const site = await initSite({ config, log: collectingLogger().log, name: 'Status Space' })
+    const node = new LatchkeyNode({ config, log: collectingLogger().log })
+    await node.ready()
+    try {
+      const body = (await (
+        await fetch(`http://127.0.0.1:${node.http!.address!.port}/api/v1/status`)
+      ).json()) as {
+        site: { id: string; name: string }
+        records: number
+        stateHash: string
+      }
+      expect(body.site).toEqual({ id: site.site, name: 'Status Space' })
+      expect(body.records).toBe(2)
+      expect(body.stateHash).toBe(node.ledger!.stateHash)
+      expect(body.stateHash).toMatch(/^[0-9a-f]{64}$/)
     } finally {
       await node.close()
     }
@@ -70,7 +95,7 @@ describe('node lifecycle', () => {
     await node.close()
     await node.close()
     const closed = lines.filter((l) => l.msg === 'closed').map((l) => l.component)
-    expect(closed).toEqual(['http', 'broker'])
+    expect(closed).toEqual(['http', 'broker', 'ledger'])
   })
 
   it('a port already in use is a catalogued error and leaves nothing running', async () => {
@@ -123,7 +148,7 @@ describe('quick start as a real process', () => {
       .split('\n')
       .filter((l) => l.includes('"msg":"closed"'))
       .map((l) => JSON.parse(l).component)
-    expect(closed).toEqual(['http', 'broker'])
+    expect(closed).toEqual(['http', 'broker', 'ledger'])
   })
 
   it('a second node on the same data directory is refused while the first runs', async () => {

@@ -32,6 +32,9 @@ export function runCommand(io: Io): Command {
           s.broker
             ? `  broker:  mqtt://${s.broker.host}:${s.broker.port} (enrolled keys only)`
             : '  embedded broker disabled',
+          s.site
+            ? `  site:    ${s.site.name} (${s.site.id.slice(0, 16)}…), ${s.records} records`
+            : '  site:    none yet: create one with `npx latchkey site init --name "My Makerspace"`',
           '  next:    latchkey --help lists the commands; Ctrl-C stops the node.',
           '',
         ].join('\n'),
