@@ -9,10 +9,10 @@ import type { Config } from './config/load.ts'
 import { errors } from './errors.ts'
 import { HttpServer } from './http/server.ts'
 import { type KeyPair, loadOrCreateKeyFile } from './keys.ts'
-import { type Component, Resource } from './lifecycle.ts'
-import type { Logger } from './log.ts'
 import { Ledger } from './ledger/ledger.ts'
 import { toHex } from './ledger/record.ts'
+import { type Component, Resource } from './lifecycle.ts'
+import type { Logger } from './log.ts'
 import { EmbeddedBroker } from './mesh/broker.ts'
 import { VERSION } from './version.ts'
 
@@ -68,7 +68,10 @@ export class LatchkeyNode extends Resource {
     this.key = pair
     log.info({ key: pair.id, created }, created ? 'created node key' : 'loaded node key')
 
-    this.ledger = new Ledger({ file: join(this.dataDir, 'ledger.db'), log: log.child({ component: 'ledger' }) })
+    this.ledger = new Ledger({
+      file: join(this.dataDir, 'ledger.db'),
+      log: log.child({ component: 'ledger' }),
+    })
     this.#components.push(this.ledger)
     if (config.mqtt.broker.enabled) {
       this.broker = new EmbeddedBroker({
@@ -125,7 +128,9 @@ export class LatchkeyNode extends Resource {
     const site = ledger?.site
     return {
       node: { name: this.config.node.name, key: this.key?.id ?? '' },
-      site: site ? { id: toHex(site), name: ledger.state.get<{ name: string }>('site/info')?.name ?? null } : null,
+      site: site
+        ? { id: toHex(site), name: ledger.state.get<{ name: string }>('site/info')?.name ?? null }
+        : null,
       version: VERSION,
       records: ledger?.count ?? 0,
       stateHash: ledger?.stateHash ?? '',

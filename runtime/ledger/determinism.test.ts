@@ -8,7 +8,15 @@ import { tmpDir } from '../../test/helpers/index.ts'
 import { HybridClock } from './hlc.ts'
 import type { Ledger } from './ledger.ts'
 import { Reason } from './reasons.ts'
-import { type SignedRecord, toHex, wireBytes } from './record.ts'
+import {
+  encodeBody,
+  fromHex,
+  RECORD_VERSION,
+  type SignedRecord,
+  signRecord,
+  toHex,
+  wireBytes,
+} from './record.ts'
 import { ADMIN, ADMIN2, DEVICE, DEVICE2, openTestLedger, provision } from './testing/fixtures.ts'
 
 type OpenOpts = Parameters<typeof openTestLedger>[0]
@@ -195,6 +203,78 @@ describe('ledger determinism', () => {
     expect(c.stateHash).toBe(a.stateHash)
   })
 
+  it('(b) partitioned fork: the device key signs different seq 2 on A and B; after the proof both agree', async () => {
+    const a = await open()
+    await provision(a)
+    await a.append('site.enrol', { key: ADMIN2.publicKey, role: 'admin', name: 'second admin' }, ADMIN)
+    await a.append('test.put', { k: 'd1', v: 1 }, DEVICE)
+    const b = await open()
+    b.ingest(wiresOf(a))
+    // Apart: the device key (cloned) appends a different seq 2 on each side.
+    const onA = await a.append('test.put', { k: 'd2', v: 2 }, DEVICE)
+    const onB = await b.append('test.put', { k: 'd2', v: 99 }, DEVICE)
+    expect(onA.record.seq).toBe(2)
+    expect(onB.record.seq).toBe(2)
+    await b.append('test.put', { k: 'b-side', v: 1 }, ADMIN2)
+    const evidence: Array<{ a: Uint8Array; b: Uint8Array }> = []
+    a.events.on('fork', (e) => evidence.push(e))
+    exchange(a, b)
+    expect(evidence).toHaveLength(1)
+    // A proves the fork; then the sides exchange again.
+    const proof = await a.append('site.fork', { a: evidence[0]!.a, b: evidence[0]!.b }, ADMIN)
+    expect(proof.rejection).toBeNull()
+    exchange(a, b)
+    exchange(a, b)
+    for (const l of [a, b]) {
+      expect(l.roleOf(DEVICE.id)).toBeNull()
+      expect(l.view.get('test/d1')).toBe(1)
+      expect(l.view.get('test/d2')).toBeUndefined()
+      expect(l.view.get('test/b-side')).toBe(1)
+    }
+    expect(b.count).toBe(a.count)
+    expect(b.stateHash).toBe(a.stateHash)
+  })
+
+  it('(b) partitioned fork, proof naming neither branch: both sides reach one state hash', async () => {
+    const a = await open()
+    await provision(a)
+    await a.append('test.put', { k: 'd1', v: 1 }, DEVICE)
+    const b = await open()
+    b.ingest(wiresOf(a))
+    const onA = await a.append('test.put', { k: 'd2', v: 2 }, DEVICE)
+    const onB = await b.append('test.put', { k: 'd2', v: 99 }, DEVICE)
+    const evidence: Array<{ a: Uint8Array; b: Uint8Array }> = []
+    a.events.on('fork', (e) => evidence.push(e))
+    exchange(a, b)
+    expect(evidence).toHaveLength(1)
+    // The proof names no parent, so it is acceptable on both sides of the fork.
+    const head = a.heads().get(ADMIN.id)!
+    const proof = signRecord(
+      {
+        v: RECORD_VERSION,
+        site: a.site!,
+        author: ADMIN.publicKey,
+        seq: head.seq + 1,
+        prev: fromHex(head.id),
+        parents: [],
+        hlc: a.clock.tick(),
+        type: 'site.fork',
+        body: encodeBody({ a: evidence[0]!.a, b: evidence[0]!.b }),
+      },
+      ADMIN.privateKeyObject,
+    )
+    for (const l of [a, b]) {
+      expect(l.ingest([wireBytes(proof)])).toMatchObject({ accepted: 1 })
+      expect(l.roleOf(DEVICE.id)).toBeNull()
+      expect(l.view.get('test/d1')).toBe(1)
+      expect(l.view.get('test/d2')).toBeUndefined()
+    }
+    expect(a.rejectionOf(toHex(onA.record.id))?.code).toBe(Reason.FORKED)
+    expect(b.rejectionOf(toHex(onB.record.id))?.code).toBe(Reason.FORKED)
+    expect(b.count).toBe(a.count)
+    expect(b.stateHash).toBe(a.stateHash)
+  })
+
   it('(c) a late record that sorts early replays, reaching the state of a fresh ledger', async () => {
     const { t, clock } = fakeTime()
     const a = await open({ clock: clock() })
@@ -235,6 +315,41 @@ describe('ledger determinism', () => {
     const hash = l.stateHash
     l.rebuild()
     expect(l.stateHash).toBe(hash)
+  })
+
+  it('(c) a late record that sorts before the undo horizon rebuilds instead, to the same state', async () => {
+    const { t, clock } = fakeTime()
+    const a = await open({ clock: clock() })
+    await provision(a)
+    const b = await open({ clock: clock() })
+    const base = wiresOf(a)
+    b.ingest(base)
+    t.now += 1000
+    const early = await b.append('test.put', { k: 'k0', v: -1 }, DEVICE) // test.NEGATIVE
+    const late = await b.append('test.put', { k: 'k1', v: 999 }, DEVICE)
+    for (let i = 0; i < 1100; i++) {
+      t.now += 1
+      await a.append('test.put', { k: `k${i % 5}`, v: i }, ADMIN)
+    }
+    const fromA = wiresOf(a).slice(base.length)
+
+    // Undo data is pruned every 1000 folds, down to the newest 20 state-changing records.
+    const l = await open({ undoKeep: 20 })
+    l.ingest(base)
+    for (const w of fromA) l.ingest([w])
+    const undoRows = (l.db.prepare('SELECT count(*) AS n FROM undo').get() as { n: number }).n
+    expect(undoRows).toBeLessThan(200)
+    const [replays, rebuilds] = [l.counters.replays, l.counters.rebuilds]
+    l.ingest([wireBytes(early.record), wireBytes(late.record)])
+    expect(l.counters.replays).toBe(replays + 1)
+    expect(l.counters.rebuilds).toBe(rebuilds + 1)
+    expect(l.rejectionOf(toHex(early.record.id))?.code).toBe('test.NEGATIVE')
+
+    const fresh = await open()
+    fresh.ingest([...base, ...fromA, wireBytes(early.record), wireBytes(late.record)])
+    expect(l.count).toBe(fresh.count)
+    expect(l.stateHash).toBe(fresh.stateHash)
+    expect(l.view.get('test/k1')).toBe(1096) // A's last write to k1 sorts after DEVICE's
   })
 
   it('(d) close and reopen: same state hash, count and heads, no rebuild; rebuild() agrees', async () => {

@@ -478,7 +478,7 @@ describe('Ledger.ingest refuses bad input with a stable reason', () => {
 })
 
 describe('Ledger.ingest before the genesis', () => {
-  it('records that arrive before their genesis → GENESIS, held until it arrives', async () => {
+  it('records that arrive before their genesis → NO_GENESIS, held until it arrives', async () => {
     const src = await site()
     await src.append('test.put', { k: 'b', v: 2 }, ADMIN)
     const [genesis, ...rest] = [...src.records()]
@@ -486,7 +486,8 @@ describe('Ledger.ingest before the genesis', () => {
     const l = await open()
     const report = l.ingest(rest.map(wireBytes))
     expect(report.accepted).toBe(0)
-    expect(report.reasons).toEqual({ GENESIS: rest.length })
+    expect(report.reasons).toEqual({ NO_GENESIS: rest.length })
+    expect(report.held).toBe(rest.length)
     expect(l.count).toBe(0)
     // The detail says such records are held until the genesis arrives: once it does, the
     // ledger must hold them all (as a ledger whose site is pinned does).

@@ -28,7 +28,9 @@ import {
   encodeBody,
   encodeRecord,
   equalBytes,
+  fromHex,
   GENESIS_SITE,
+  MAX_BODY_BYTES,
   MAX_PARENTS,
   RECORD_VERSION,
   RecordError,
@@ -36,6 +38,7 @@ import {
   recordId,
   type SignedRecord,
   signRecord,
+  TYPE_PATTERN,
   toHex,
   verifySignature,
   verifySignatureAsync,
@@ -247,8 +250,22 @@ export class Ledger extends Resource {
     }))
   }
 
+  /** Why the fold did not apply a record: the code from state, the sentence from beside it. */
   rejectionOf(idHex: string): Rejection | null {
-    return this.state.get<Rejection>(REJECTED_PREFIX + idHex) ?? null
+    const code = this.state.get<string>(REJECTED_PREFIX + idHex)
+    if (code === undefined) {
+      const row = this.#rowById(fromHex(idHex))
+      const author = row ? this.#authorsByIdx[row.author] : undefined
+      const cut = author ? this.#cuts.get(author.hex) : undefined
+      if (!row || !cut || row.seq <= cut.cut) return null
+      const forked = cut.reason.startsWith('forked')
+      return {
+        code: forked ? Reason.FORKED : Reason.REVOKED,
+        detail: `key ${cut.reason}; valid up to seq ${cut.cut}`,
+      }
+    }
+    const row = this.#stmts.detailGet.get(fromHex(idHex)) as { detail: string } | undefined
+    return { code, detail: row?.detail ?? '' }
   }
 
   // ── lifecycle ──────────────────────────────────────────────────────────────────────────
@@ -374,6 +391,9 @@ export class Ledger extends Resource {
       quarantineList: db.prepare('SELECT code, detail, retry, received_ms FROM quarantine ORDER BY qid'),
       quarantineHeld: db.prepare('SELECT qid, wire FROM quarantine WHERE retry = 1 ORDER BY qid LIMIT ?'),
       quarantineDel: db.prepare('DELETE FROM quarantine WHERE qid = ?'),
+      detailGet: db.prepare('SELECT detail FROM rejection_detail WHERE id = ?'),
+      detailPut: db.prepare('INSERT OR REPLACE INTO rejection_detail (id, detail) VALUES (?, ?)'),
+      forkEvidence: db.prepare('SELECT other_wire FROM forks WHERE other_id = ?'),
       forkPut: db.prepare(
         'INSERT OR IGNORE INTO forks (author, seq, held_id, other_id, other_wire, detected_ms) VALUES (?, ?, ?, ?, ?, ?)',
       ),
@@ -387,7 +407,12 @@ export class Ledger extends Resource {
    * transaction committed with synchronous=FULL); concurrent appends share one commit.
    */
   append(type: string, body: unknown, signer: Signer): Promise<AppendResult> {
-    const record = this.#build(type, encodeBody(body), signer)
+    let record: SignedRecord
+    try {
+      record = this.#build(type, encodeBody(body), signer)
+    } catch (err) {
+      return Promise.reject(err)
+    }
     return new Promise((resolve, reject) => {
       this.#pending.push({ record, resolve, reject })
       if (!this.#flushScheduled) {
@@ -420,8 +445,10 @@ export class Ledger extends Resource {
   #build(type: string, body: Uint8Array, signer: Signer): SignedRecord {
     if (!this.#site)
       throw new RecordError(
-        reject(Reason.GENESIS, 'the ledger has no site yet: create or receive its genesis first'),
+        reject(Reason.NO_GENESIS, 'the ledger has no site yet: create or receive its genesis first'),
       )
+    // A local record gets the checks a peer will apply, or peers would refuse what this node holds.
+    checkLocal(type, body)
     const hex = toHex(signer.publicKey)
     const me = this.#authors.get(hex)
     const named = this.#namedParents.get(hex) ?? new Map<string, number>()
@@ -582,13 +609,16 @@ export class Ledger extends Resource {
   /** The named ingest steps. Returns null (accept), 'duplicate', or the rejection. */
   #check(r: SignedRecord, signatureOk: boolean): Rejection | 'duplicate' | null {
     // site
-    if (r.type === 'site.genesis' && equalBytes(r.site, GENESIS_SITE)) {
+    if (r.type === 'site.genesis' && !equalBytes(r.site, GENESIS_SITE)) {
+      return reject(Reason.GENESIS, 'a site.genesis record must carry the all-zero site: it creates the site')
+    }
+    if (r.type === 'site.genesis') {
       if (this.#site && equalBytes(r.id, this.#site))
         return this.#authors.has(toHex(r.author)) ? 'duplicate' : null
       if (this.#site) return reject(Reason.GENESIS, 'a second genesis for a site that already has one')
       if (r.seq !== 1) return reject(Reason.GENESIS, "a genesis must be its author's first record")
     } else if (!this.#site) {
-      return reject(Reason.GENESIS, 'no genesis yet: records of a site are held until its genesis arrives')
+      return reject(Reason.NO_GENESIS, 'no genesis yet: records of a site are held until its genesis arrives')
     } else if (!equalBytes(r.site, this.#site)) {
       return reject(
         Reason.WRONG_SITE,
@@ -634,7 +664,7 @@ export class Ledger extends Resource {
     // parents
     const parentAuthors: Array<[Author, number]> = []
     for (const p of r.parents) {
-      const row = this.#rowById(p)
+      const row = this.#rowById(p) ?? this.#forkEvidence(p, r)
       if (!row) return reject(Reason.UNKNOWN_PARENT, `parent ${toHex(p).slice(0, 16)}… is not held`)
       if (compareHlc({ ms: row.ms, c: row.c }, r.hlc) >= 0)
         return reject(Reason.CLOCK_ORDER, "clock is not after a parent's")
@@ -660,6 +690,33 @@ export class Ledger extends Resource {
 
   #rowById(id: Uint8Array): Row | null {
     for (const row of this.#stmts.byId.all(id) as Row[]) if (equalBytes(row.id, id)) return row
+    return null
+  }
+
+  /**
+   * A parent that is the other branch of a fork: held as evidence (forks table) or carried in
+   * the fork proof that names it. After a fork each side holds one branch; records that name
+   * the other branch must still be accepted, or the network would split for good.
+   */
+  #forkEvidence(id: Uint8Array, naming: SignedRecord): Pick<Row, 'ms' | 'c' | 'author' | 'seq'> | null {
+    const wires = (this.#stmts.forkEvidence.all(id) as Array<{ other_wire: Uint8Array }>).map(
+      (f) => f.other_wire,
+    )
+    if (naming.type === 'site.fork') {
+      const proof = naming.value as { a?: unknown; b?: unknown } | undefined
+      for (const w of [proof?.a, proof?.b]) if (w instanceof Uint8Array) wires.push(w)
+    }
+    for (const wire of wires) {
+      let r: SignedRecord
+      try {
+        r = decodeWire(wire)
+      } catch {
+        continue
+      }
+      const author = this.#authors.get(toHex(r.author))
+      if (!equalBytes(r.id, id) || !author || author.idx < 0 || !verifySignature(r)) continue
+      return { ms: r.hlc.ms, c: r.hlc.c, author: author.idx, seq: r.seq }
+    }
     return null
   }
 
@@ -782,7 +839,9 @@ export class Ledger extends Resource {
 
   #quarantine(wire: Uint8Array, record: SignedRecord | null, why: Rejection, report: IngestReport): void {
     const retry = RETRYABLE.has(why.code)
-    const ref = record ? record.id : recordId(wire)
+    // Keyed by the exact bytes, signature included: a forged copy of a held record (same id,
+    // other signature) must not displace it.
+    const ref = recordId(wire)
     this.#stmts.quarantinePut.run(ref, this.clock.wall(), why.code, why.detail, retry ? 1 : 0, wire)
     if (retry) report.held++
     else report.refused++
@@ -842,7 +901,12 @@ export class Ledger extends Resource {
   #apply(r: FoldRecord, rowid: number): void {
     const rejection = this.#judge(r)
     if (rejection) {
-      this.state.put(REJECTED_PREFIX + r.idHex, rejection)
+      // A record excluded by a cut needs no marker: the cut (site/cut/…) is in state already,
+      // and after a fork each side holds a different branch: markers would split the hash.
+      if (rejection.code !== Reason.REVOKED && rejection.code !== Reason.FORKED) {
+        this.state.put(REJECTED_PREFIX + r.idHex, rejection.code)
+        this.#stmts.detailPut.run(r.id, rejection.detail)
+      }
       this.events.emit('rejected', r, rejection)
     } else {
       this.registry.owner(r.type)!.handlers.reduce(r, this.state)
@@ -1185,6 +1249,22 @@ export class Ledger extends Resource {
     }
     await settle()
     return { checked, problem: firstProblem }
+  }
+}
+
+/** The record-level checks decodeWire applies on a peer, for records signed here. */
+function checkLocal(type: string, body: Uint8Array): void {
+  if (!TYPE_PATTERN.test(type))
+    throw new RecordError(reject(Reason.BAD_FIELD, `record type "${type}" does not look like "dapp.name"`))
+  if (body.length > MAX_BODY_BYTES) {
+    throw new RecordError(
+      reject(Reason.OVERSIZE, `body is ${body.length} bytes; the limit is ${MAX_BODY_BYTES}`),
+    )
+  }
+  try {
+    decodeBody(body)
+  } catch (err) {
+    throw new RecordError(reject(Reason.MALFORMED, `body cannot be carried: ${(err as Error).message}`))
   }
 }
 

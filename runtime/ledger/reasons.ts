@@ -37,8 +37,10 @@ export const Reason = {
   CLOCK_ORDER: 'CLOCK_ORDER',
   /** A parent the record names is not held. */
   UNKNOWN_PARENT: 'UNKNOWN_PARENT',
-  /** The site has no genesis yet, or a second genesis was offered. */
+  /** A second genesis, or a genesis record that does not create a site. */
   GENESIS: 'GENESIS',
+  /** The ledger has no genesis yet: the record is held until the genesis arrives. */
+  NO_GENESIS: 'NO_GENESIS',
 } as const
 
 export type ReasonCode = (typeof Reason)[keyof typeof Reason]
@@ -58,4 +60,5 @@ export const RETRYABLE: ReadonlySet<string> = new Set([
   Reason.CLOCK_FUTURE,
   Reason.SEQ_GAP,
   Reason.UNKNOWN_PARENT,
+  Reason.NO_GENESIS,
 ])

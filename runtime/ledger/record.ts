@@ -25,7 +25,7 @@ export const MAX_BODY_BYTES = 4096
 export const MAX_PARENTS = 16
 export const SIG_BYTES = 64
 export const GENESIS_SITE = new Uint8Array(32)
-const TYPE_PATTERN = /^[a-z][a-z0-9-]{0,30}(\.[a-z][a-z0-9-]{0,30}){1,3}$/
+export const TYPE_PATTERN = /^[a-z][a-z0-9-]{0,30}(\.[a-z][a-z0-9-]{0,30}){1,3}$/
 
 export interface RecordFields {
   readonly v: number

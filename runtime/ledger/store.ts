@@ -62,6 +62,11 @@ const migrations: ReadonlyArray<(db: Db) => void> = [
       CREATE TABLE undo (rec INTEGER PRIMARY KEY, changes BLOB NOT NULL);
     `)
   },
+  // 2: rejection sentences live beside the state, not in it: rewording one must not change
+  //    the state hash (state keeps only the stable code).
+  (db) => {
+    db.exec('CREATE TABLE rejection_detail (id BLOB PRIMARY KEY, detail TEXT NOT NULL) WITHOUT ROWID')
+  },
 ]
 
 export const SCHEMA_VERSION = migrations.length
