@@ -29,9 +29,10 @@ export class LatchkeyError extends Error {
 
 type Factory<A extends unknown[]> = ((...args: A) => LatchkeyError) & { readonly code: string }
 
+/** Every code defined anywhere (runtime, devices, dapps): a code is never defined twice. */
 const codes = new Set<string>()
 
-function define<A extends unknown[]>(
+export function define<A extends unknown[]>(
   code: string,
   kind: ErrorKind,
   message: (...args: A) => string,
