@@ -32,11 +32,13 @@ import {
   GENESIS_SITE,
   MAX_BODY_BYTES,
   MAX_PARENTS,
+  prepareRecord,
   RECORD_VERSION,
   RecordError,
   type RecordFields,
   recordId,
   type SignedRecord,
+  signIdAsync,
   signRecord,
   TYPE_PATTERN,
   toHex,
@@ -115,6 +117,12 @@ interface Row {
   body: Uint8Array
 }
 
+interface PendingAppend {
+  signed: Promise<SignedRecord>
+  resolve: (r: AppendResult) => void
+  reject: (e: unknown) => void
+}
+
 interface OrderKey {
   hlc: Hlc
   id: Uint8Array
@@ -161,12 +169,10 @@ export class Ledger extends Resource {
   #cuts = new Map<string, CutInfo>()
   /** Enrolment records naming a key (key hex → [author idx, seq]); genesis admins included. */
   #enrolIndex = new Map<string, Array<[number, number]>>()
-  #pending: Array<{
-    record: SignedRecord
-    resolve: (r: AppendResult) => void
-    reject: (e: unknown) => void
-  }> = []
+  #pending: PendingAppend[] = []
   #flushScheduled = false
+  /** Group commits run one after another, in append order. */
+  #flushChain: Promise<void> = Promise.resolve()
   #retrying = false
   #sincePrune = 0
   #stmts!: ReturnType<Ledger['prepare']>
@@ -343,6 +349,7 @@ export class Ledger extends Resource {
 
   protected async _close(): Promise<void> {
     if (this.#pending.length > 0) this.#flush()
+    await this.#flushChain
     this.#db?.close()
     this.#db = null
   }
@@ -407,14 +414,15 @@ export class Ledger extends Resource {
    * transaction committed with synchronous=FULL); concurrent appends share one commit.
    */
   append(type: string, body: unknown, signer: Signer): Promise<AppendResult> {
-    let record: SignedRecord
+    let signed: Promise<SignedRecord>
     try {
-      record = this.#build(type, encodeBody(body), signer)
+      const unsigned = this.#build(type, encodeBody(body), signer)
+      signed = signIdAsync(unsigned.id, signer.privateKeyObject).then((sig) => ({ ...unsigned, sig }))
     } catch (err) {
       return Promise.reject(err)
     }
     return new Promise((resolve, reject) => {
-      this.#pending.push({ record, resolve, reject })
+      this.#pending.push({ signed, resolve, reject })
       if (!this.#flushScheduled) {
         this.#flushScheduled = true
         setImmediate(() => this.#flush())
@@ -442,7 +450,7 @@ export class Ledger extends Resource {
     return record
   }
 
-  #build(type: string, body: Uint8Array, signer: Signer): SignedRecord {
+  #build(type: string, body: Uint8Array, signer: Signer): Omit<SignedRecord, 'sig'> {
     if (!this.#site)
       throw new RecordError(
         reject(Reason.NO_GENESIS, 'the ledger has no site yet: create or receive its genesis first'),
@@ -473,7 +481,7 @@ export class Ledger extends Resource {
       type,
       body,
     }
-    const record = signRecord(fields, signer.privateKeyObject)
+    const record = prepareRecord(fields)
     // Reserve the sequence number now so the next append chains onto this one.
     const author = me ?? this.#addAuthorInMemory(-1, signer.publicKey, 0, null, ZERO_HLC)
     author.reserved = { seq: record.seq, id: record.id, hlc: record.hlc }
@@ -485,20 +493,30 @@ export class Ledger extends Resource {
     const batch = this.#pending
     this.#pending = []
     if (batch.length === 0) return
+    this.#flushChain = this.#flushChain.then(() => this.#commit(batch))
+  }
+
+  async #commit(batch: PendingAppend[]): Promise<void> {
+    let records: SignedRecord[]
     try {
-      const report = this.ingestRecords(
-        batch.map((p) => p.record),
-        { trusted: true },
-      )
+      records = await Promise.all(batch.map((p) => p.signed))
+    } catch (err) {
+      for (const p of batch) p.reject(err)
+      this.#reloadHeads()
+      for (const a of this.#authors.values()) a.reserved = null
+      return
+    }
+    try {
+      const report = this.ingestRecords(records, { trusted: true })
       this.counters.appended += report.accepted
       for (const a of this.#authors.values()) if (a.reserved && a.reserved.seq <= a.headSeq) a.reserved = null
-      for (const p of batch) {
-        const idHex = toHex(p.record.id)
-        const stored = this.#authors.get(toHex(p.record.author))!.headSeq >= p.record.seq
+      batch.forEach((p, i) => {
+        const record = records[i]!
+        const stored = this.#authors.get(toHex(record.author))!.headSeq >= record.seq
         if (!stored)
-          p.reject(new Error(`append of ${p.record.type} was refused: ${JSON.stringify(report.reasons)}`))
-        else p.resolve({ record: p.record, rejection: this.rejectionOf(idHex) })
-      }
+          p.reject(new Error(`append of ${record.type} was refused: ${JSON.stringify(report.reasons)}`))
+        else p.resolve({ record, rejection: this.rejectionOf(toHex(record.id)) })
+      })
     } catch (err) {
       for (const p of batch) p.reject(err)
       this.#reloadHeads()
