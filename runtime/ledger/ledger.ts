@@ -369,7 +369,7 @@ export class Ledger extends Resource {
       headRow: db.prepare('SELECT id, ms, c FROM records WHERE author = ? AND seq = ?'),
       idAt: db.prepare('SELECT id FROM records WHERE author = ? AND seq = ?'),
       rowAt: db.prepare('SELECT rowid, * FROM records WHERE author = ? AND seq = ?'),
-      byId: db.prepare('SELECT rowid, * FROM records WHERE substr(id, 1, 8) = substr(?, 1, 8)'),
+      byId: db.prepare('SELECT rowid, * FROM records WHERE substr(id, 1, 4) = substr(?, 1, 4)'),
       rangeByAuthor: db.prepare(
         'SELECT rowid, * FROM records WHERE author = ? AND seq >= ? ORDER BY seq LIMIT ?',
       ),

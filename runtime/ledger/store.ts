@@ -67,6 +67,11 @@ const migrations: ReadonlyArray<(db: Db) => void> = [
   (db) => {
     db.exec('CREATE TABLE rejection_detail (id BLOB PRIMARY KEY, detail TEXT NOT NULL) WITHOUT ROWID')
   },
+  // 3: the id lookup index keys on a 4-byte id prefix (collisions are resolved by comparing
+  //    the full id): 4 bytes less per record on disk.
+  (db) => {
+    db.exec('DROP INDEX records_id; CREATE INDEX records_id4 ON records (substr(id, 1, 4))')
+  },
 ]
 
 export const SCHEMA_VERSION = migrations.length
