@@ -16,6 +16,13 @@ import type { Logger } from './log.ts'
 import { EmbeddedBroker } from './mesh/broker.ts'
 import { VERSION } from './version.ts'
 
+interface ForkEvidence {
+  author: string
+  seq: number
+  a: Uint8Array
+  b: Uint8Array
+}
+
 export interface NodeOptions {
   config: Config
   log: Logger
@@ -29,6 +36,8 @@ export interface NodeStatus {
   version: string
   records: number
   stateHash: string
+  /** Clock trouble: remote clocks refused as implausibly far ahead, largest step back of the wall clock. */
+  clock: { refusedAhead: number; steppedBackMs: number }
   uptimeS: number
   http: { host: string; port: number } | null
   broker: { host: string; port: number; refused: Record<string, number> } | null
@@ -72,6 +81,7 @@ export class LatchkeyNode extends Resource {
       file: join(this.dataDir, 'ledger.db'),
       log: log.child({ component: 'ledger' }),
     })
+    this.ledger.events.on('fork', (fork: ForkEvidence) => this.#publishForkProof(fork))
     this.#components.push(this.ledger)
     if (config.mqtt.broker.enabled) {
       this.broker = new EmbeddedBroker({
@@ -122,6 +132,29 @@ export class LatchkeyNode extends Resource {
     this.log.info('node stopped')
   }
 
+  /**
+   * A fork was detected at ingest: write the proof into the ledger (when this node's key is
+   * enrolled) so every node cuts the forked key, not only the one that saw both branches.
+   */
+  #publishForkProof(fork: ForkEvidence): void {
+    const ledger = this.ledger
+    const key = this.key
+    if (!ledger || !key || ledger.roleOf(key.id) === null) {
+      this.log.error(
+        { author: fork.author, seq: fork.seq },
+        'fork detected; this node is not enrolled and cannot publish the proof',
+      )
+      return
+    }
+    ledger.append('site.fork', { a: fork.a, b: fork.b }, key).then(
+      ({ rejection }) =>
+        rejection
+          ? this.log.error({ rejection, author: fork.author }, 'fork proof rejected')
+          : this.log.warn({ author: fork.author, seq: fork.seq }, 'fork proof published; the key is cut'),
+      (err) => this.log.error({ err }, 'fork proof could not be appended'),
+    )
+  }
+
   status(): NodeStatus {
     const broker = this.broker?.address
     const ledger = this.ledger?.opened ? this.ledger : null
@@ -134,6 +167,9 @@ export class LatchkeyNode extends Resource {
       version: VERSION,
       records: ledger?.count ?? 0,
       stateHash: ledger?.stateHash ?? '',
+      clock: ledger
+        ? { refusedAhead: ledger.clock.refusedAhead, steppedBackMs: ledger.clock.backwardsMs }
+        : { refusedAhead: 0, steppedBackMs: 0 },
       uptimeS: Math.round((this.now() - this.#startedAt) / 100) / 10,
       http: this.http?.address ?? null,
       broker: broker && this.broker ? { ...broker, refused: { ...this.broker.refused } } : null,
