@@ -128,7 +128,8 @@ describe('quick start as a real process', () => {
     const body = await (await fetch(`http://127.0.0.1:${port}/api/v1/status`)).json()
     expect(body).toHaveProperty('node')
     expect(body).toHaveProperty('uptimeS')
-    expect(p.stderr()).toContain('/api/v1/status')
+    // The what-to-do-next hint goes to stderr right after start-up (a separate pipe: poll for it).
+    await expect.poll(() => p.stderr(), { timeout: 5000 }).toContain('/api/v1/status')
     const t0 = performance.now()
     process.kill(-p.child.pid!, 'SIGINT')
     const { code } = await p.exited
