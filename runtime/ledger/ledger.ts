@@ -174,6 +174,8 @@ export class Ledger extends Resource {
   /** Group commits run one after another, in append order. */
   #flushChain: Promise<void> = Promise.resolve()
   #retrying = false
+  /** Authors whose head moved in the current transaction: written once, in #persist. */
+  #headsMoved = new Set<Author>()
   #sincePrune = 0
   #stmts!: ReturnType<Ledger['prepare']>
   /** Heads of other authors already named as parents by each local author. */
@@ -770,7 +772,7 @@ export class Ledger extends Resource {
       parents,
       r.body,
     )
-    this.#stmts.setHead.run(r.seq, author.idx)
+    this.#headsMoved.add(author)
     author.headSeq = r.seq
     author.headId = r.id
     author.headHlc = r.hlc
@@ -1149,6 +1151,8 @@ export class Ledger extends Resource {
 
   /** Writes dirty state entries and the fold metadata (inside the caller's transaction). */
   #persist(): void {
+    for (const a of this.#headsMoved) this.#stmts.setHead.run(a.headSeq, a.idx)
+    this.#headsMoved.clear()
     for (const key of this.state.dirty) {
       const bytes = this.state.entryBytes(key)
       if (bytes) this.#stmts.statePut.run(key, bytes)
