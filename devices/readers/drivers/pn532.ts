@@ -1,0 +1,273 @@
+/**
+ * PN532 over its UART (HSU, 115200 8N1). The chip only speaks when asked, so this driver is a
+ * small state machine on the injected clock:
+ *   wake-up preamble + SAMConfiguration (normal mode)  →  RFConfiguration (bounded passive
+ *   activation retries, so a poll with no card answers "0 targets" instead of waiting forever)
+ *   →  InListPassiveTarget (1 target, 106 kbps type A) every `pollIntervalMs`  →  UID → credential.
+ * Every command must be ACKed within `ackTimeoutMs` and answered within `responseTimeoutMs`. A
+ * miss makes the reader `degraded`; `maxFailures` misses in a row make it `down`, and the driver
+ * starts over with the wake-up (with backoff) until the chip answers again. An answer that fails
+ * its checksum is counted and asked for again once with a NACK. Writes are not awaited by the
+ * state machine: a failed write shows up as a missing ACK, an unplugged port as `lost`.
+ */
+import type { LatchkeyError } from '../../../runtime/errors.ts'
+import type { TimerHandle } from '../../clock.ts'
+import { fromUid } from '../credential.ts'
+import {
+  encodeCommand,
+  PN532_ACK,
+  PN532_NACK,
+  PN532_WAKEUP,
+  Pn532Command,
+  Pn532Decoder,
+  type Pn532Frame,
+  parseInListPassiveTarget,
+  TFI_PN532,
+} from '../decoders/pn532.ts'
+import { readerErrors } from '../errors.ts'
+import { ReaderBase, type ReaderCommon } from '../reader.ts'
+import { type Backoff, backoffDelay, DEFAULT_BACKOFF, SerialConnection } from '../serial/connection.ts'
+import type { SerialLink, SerialOpener } from '../serial/port.ts'
+import { serialportOpener } from '../serial/serialport.ts'
+
+export interface Pn532Options extends ReaderCommon {
+  path: string
+  /** Default 115200 (the PN532 HSU default). */
+  baudRate?: number
+  /** Pause between two polls. Default 100 ms. */
+  pollIntervalMs?: number
+  /** Default 200 ms. */
+  ackTimeoutMs?: number
+  /** Default 1000 ms. */
+  responseTimeoutMs?: number
+  /** Failed exchanges in a row before the reader is `down` and re-initialised. Default 3. */
+  maxFailures?: number
+  /** MxRtyPassiveActivation for RFConfiguration: 0x00–0xFE (0xFF would wait forever). Default 1. */
+  passiveRetries?: number
+  backoff?: Backoff
+  serial?: SerialOpener
+}
+
+const NAMES: Record<number, string> = {
+  [Pn532Command.SAMConfiguration]: 'SAMConfiguration',
+  [Pn532Command.RFConfiguration]: 'RFConfiguration',
+  [Pn532Command.InListPassiveTarget]: 'InListPassiveTarget',
+}
+
+interface Exchange {
+  readonly command: number
+  readonly onAnswer: (payload: Uint8Array) => void
+  phase: 'ack' | 'answer'
+  nacked: boolean
+}
+
+export class Pn532Reader extends ReaderBase {
+  readonly type = 'pn532' as const
+  readonly path: string
+  readonly #o: Required<
+    Pick<
+      Pn532Options,
+      'pollIntervalMs' | 'ackTimeoutMs' | 'responseTimeoutMs' | 'maxFailures' | 'passiveRetries'
+    >
+  > & { backoff: Backoff }
+  readonly #decoder = new Pn532Decoder()
+  readonly #conn: SerialConnection
+  #link: SerialLink | null = null
+  #pending: Exchange | null = null
+  #exchangeTimer: TimerHandle | null = null
+  #nextTimer: TimerHandle | null = null
+  #failures = 0
+  #reinits = 0
+  #initialized = false
+  #reconnected = false
+  #closed = false
+
+  constructor(opts: Pn532Options) {
+    super(opts)
+    this.path = opts.path
+    this.#o = {
+      pollIntervalMs: opts.pollIntervalMs ?? 100,
+      ackTimeoutMs: opts.ackTimeoutMs ?? 200,
+      responseTimeoutMs: opts.responseTimeoutMs ?? 1000,
+      maxFailures: opts.maxFailures ?? 3,
+      passiveRetries: opts.passiveRetries ?? 1,
+      backoff: opts.backoff ?? DEFAULT_BACKOFF,
+    }
+    this.#conn = new SerialConnection({
+      path: opts.path,
+      baudRate: opts.baudRate ?? 115200,
+      opener: opts.serial ?? serialportOpener,
+      clock: this.clock,
+      log: this.log,
+      backoff: this.#o.backoff,
+      events: {
+        up: (link, reconnected) => this.#up(link, reconnected),
+        down: (err) => this.#down(err),
+        data: (chunk) => this.#data(chunk),
+      },
+    })
+  }
+
+  protected async _open(): Promise<void> {
+    await this.#conn.start()
+  }
+
+  protected async _close(): Promise<void> {
+    this.#closed = true
+    this.#stopTimers()
+    this.#pending = null
+    this.#link = null
+    await this.#conn.stop()
+    this.monitor.close()
+  }
+
+  #up(link: SerialLink, reconnected: boolean): void {
+    this.#link = link
+    this.#reconnected = reconnected
+    this.#decoder.reset()
+    this.#failures = 0
+    this.#reinits = 0
+    this.#init()
+  }
+
+  #down(err: LatchkeyError): void {
+    this.#link = null
+    this.#stopTimers()
+    this.#pending = null
+    this.#initialized = false
+    this.#decoder.reset()
+    this.markDown(err)
+  }
+
+  /** Wake-up + SAMConfiguration, then RFConfiguration, then polling. */
+  #init(): void {
+    this.#initialized = false
+    // SAMConfiguration: normal mode (0x01), virtual-card timeout 0x14 (20 × 50 ms), use IRQ.
+    this.#send(Pn532Command.SAMConfiguration, [0x01, 0x14, 0x01], true, () => {
+      // CfgItem 0x05: MxRtyATR, MxRtyPSL, MxRtyPassiveActivation.
+      this.#send(Pn532Command.RFConfiguration, [0x05, 0xff, 0x01, this.#o.passiveRetries], false, () => {
+        this.#initialized = true
+        this.#reinits = 0
+        if (this.monitor.state === 'down') {
+          this.markUp(this.#reconnected)
+          this.#reconnected = false
+        }
+        this.#poll()
+      })
+    })
+  }
+
+  #poll(): void {
+    this.#send(Pn532Command.InListPassiveTarget, [0x01, 0x00], false, (payload) => {
+      const targets = parseInListPassiveTarget(payload)
+      if (typeof targets === 'string') this.badFrame('malformed', targets)
+      else for (const t of targets) this.present(fromUid(t.uid))
+      this.#later(this.#o.pollIntervalMs, () => this.#poll())
+    })
+  }
+
+  #send(command: number, params: number[], wake: boolean, onAnswer: (payload: Uint8Array) => void): void {
+    const link = this.#link
+    if (!link || this.#closed) return
+    this.#pending = { command, onAnswer, phase: 'ack', nacked: false }
+    // Armed before writing: a fast device may answer before write() returns.
+    this.#arm(this.#o.ackTimeoutMs, () =>
+      this.#fail(readerErrors.NO_ACK(this.path, NAMES[command]!, this.#o.ackTimeoutMs)),
+    )
+    const frame = encodeCommand(command, params)
+    this.#write(wake ? Uint8Array.from([...PN532_WAKEUP, ...frame]) : frame)
+  }
+
+  #data(chunk: Uint8Array): void {
+    for (const d of this.#decoder.push(chunk)) {
+      if (d.ok) {
+        this.#frame(d.frame)
+        continue
+      }
+      this.badFrame(d.reason, d.detail)
+      const p = this.#pending
+      // A corrupted answer: ask for it again, once (UM0701-02 §6.2.1.4, NACK).
+      if (p && p.phase === 'answer' && d.reason === 'checksum' && !p.nacked) {
+        p.nacked = true
+        this.#write(PN532_NACK)
+      }
+    }
+  }
+
+  #frame(f: Pn532Frame): void {
+    const p = this.#pending
+    if (!p) return
+    if (f.kind === 'ack') {
+      if (p.phase !== 'ack') return
+      p.phase = 'answer'
+      this.#arm(this.#o.responseTimeoutMs, () =>
+        this.#fail(readerErrors.NO_RESPONSE(this.path, NAMES[p.command]!, this.#o.responseTimeoutMs)),
+      )
+      return
+    }
+    if (f.kind === 'error') {
+      this.#fail(readerErrors.PROTOCOL(this.path, `error frame in answer to ${NAMES[p.command]}`))
+      return
+    }
+    if (f.kind === 'data' && f.tfi === TFI_PN532 && f.payload[0] === p.command + 1) {
+      // An answer whose ACK got lost still answers the command.
+      this.#disarm()
+      this.#pending = null
+      this.#failures = 0
+      this.monitor.frame()
+      p.onAnswer(f.payload)
+    }
+    // Anything else is a late answer to a command that already timed out: ignored.
+  }
+
+  #fail(err: LatchkeyError): void {
+    this.#disarm()
+    this.#pending = null
+    this.#failures++
+    // An ACK from the host aborts whatever the chip is still doing.
+    this.#write(PN532_ACK)
+    if (this.#failures < this.#o.maxFailures) {
+      this.log.debug({ code: err.code, failures: this.#failures }, err.message)
+      this.monitor.fault(err)
+      this.#later(this.#o.pollIntervalMs, () => (this.#initialized ? this.#poll() : this.#init()))
+      return
+    }
+    this.#initialized = false
+    this.markDown(err)
+    this.#later(backoffDelay(this.#o.backoff, this.#reinits++), () => {
+      this.#failures = 0
+      this.#init()
+    })
+  }
+
+  #write(bytes: Uint8Array): void {
+    this.#link?.write(bytes).catch((err: LatchkeyError) => this.log.debug({ code: err.code }, err.message))
+  }
+
+  #arm(ms: number, fn: () => void): void {
+    this.#disarm()
+    this.#exchangeTimer = this.clock.setTimeout(() => {
+      this.#exchangeTimer = null
+      fn()
+    }, ms)
+  }
+
+  #disarm(): void {
+    this.clock.clearTimeout(this.#exchangeTimer)
+    this.#exchangeTimer = null
+  }
+
+  #later(ms: number, fn: () => void): void {
+    this.clock.clearTimeout(this.#nextTimer)
+    this.#nextTimer = this.clock.setTimeout(() => {
+      this.#nextTimer = null
+      if (this.#link && !this.#closed) fn()
+    }, ms)
+  }
+
+  #stopTimers(): void {
+    this.#disarm()
+    this.clock.clearTimeout(this.#nextTimer)
+    this.#nextTimer = null
+  }
+}
