@@ -7,6 +7,7 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Config } from './config/load.ts'
 import { errors } from './errors.ts'
+import { Hardware } from './hardware.ts'
 import { HttpServer } from './http/server.ts'
 import { type KeyPair, loadOrCreateKeyFile } from './keys.ts'
 import { Ledger } from './ledger/ledger.ts'
@@ -41,7 +42,7 @@ export interface NodeStatus {
   uptimeS: number
   http: { host: string; port: number } | null
   broker: { host: string; port: number; refused: Record<string, number> } | null
-  hardware: { gpio: string }
+  hardware: ReturnType<Hardware['status']>
 }
 
 export class LatchkeyNode extends Resource {
@@ -52,6 +53,7 @@ export class LatchkeyNode extends Resource {
   http: HttpServer | null = null
   broker: EmbeddedBroker | null = null
   ledger: Ledger | null = null
+  hardware: Hardware | null = null
   #components: Component[] = []
   #started: Component[] = []
   #startedAt = 0
@@ -77,6 +79,15 @@ export class LatchkeyNode extends Resource {
     this.key = pair
     log.info({ key: pair.id, created }, created ? 'created node key' : 'loaded node key')
 
+    // Hardware first: outputs reach their safe state before anything else starts.
+    this.hardware = new Hardware({ config: config.hardware, log: log.child({ component: 'hardware' }) })
+    this.hardware.events.on('badge', (b: { reader: string; credential: { id: string }; at: number }) =>
+      log.info({ reader: b.reader, credential: b.credential.id }, 'badge read'),
+    )
+    this.hardware.events.on('alarm', (a: { name: string; type: string; active: boolean }) =>
+      log[a.active ? 'warn' : 'info'](a, `door alarm ${a.type} ${a.active ? 'raised' : 'cleared'} on ${a.name}`),
+    )
+    this.#components.push(this.hardware)
     this.ledger = new Ledger({
       file: join(this.dataDir, 'ledger.db'),
       log: log.child({ component: 'ledger' }),
@@ -173,7 +184,9 @@ export class LatchkeyNode extends Resource {
       uptimeS: Math.round((this.now() - this.#startedAt) / 100) / 10,
       http: this.http?.address ?? null,
       broker: broker && this.broker ? { ...broker, refused: { ...this.broker.refused } } : null,
-      hardware: { gpio: this.config.hardware.gpio },
+      hardware: this.hardware?.opened
+        ? this.hardware.status()
+        : { gpio: null, outputs: [], inputs: [], readers: [] },
     }
   }
 

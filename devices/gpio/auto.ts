@@ -75,6 +75,8 @@ export interface CreateGpioOptions extends GpioBaseOptions, DetectOptions {
   Gpio?: OnoffGpioClass
   /** sim: the board's chips. */
   chips?: readonly ChipTable[]
+  /** sim: the file the simulated board keeps its lines in (see SimGpioOptions.journal). */
+  simJournal?: string
 }
 
 /** Builds the configured backend (detecting it for `auto`) and logs the choice; call ready() on it. */
@@ -89,7 +91,13 @@ export async function createGpio(opts: CreateGpioOptions): Promise<GpioDriver> {
     { gpio: kind, reason },
     kind === 'sim' ? 'GPIO backend: sim (in memory)' : `GPIO backend: ${kind}`,
   )
-  if (kind === 'sim') return new SimGpio({ ...base, ...(opts.chips ? { chips: opts.chips } : {}) })
+  if (kind === 'sim') {
+    return new SimGpio({
+      ...base,
+      ...(opts.chips ? { chips: opts.chips } : {}),
+      ...(opts.simJournal ? { journal: opts.simJournal } : {}),
+    })
+  }
   if (kind === 'gpiod')
     return new GpiodGpio({ ...base, ...opts.gpiod, ...(opts.env ? { env: opts.env } : {}) })
   return new OnoffGpio({

@@ -20,7 +20,7 @@ export {
   type SysfsChip,
   sysfsLine,
 } from './onoff.ts'
-export { type SimChange, SimGpio, type SimGpioOptions } from './sim.ts'
+export { readSimJournal, type SimChange, SimGpio, type SimGpioOptions, type SimJournalEntry } from './sim.ts'
 export {
   type Bias,
   describeLine,

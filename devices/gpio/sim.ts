@@ -5,6 +5,7 @@
  * (physical level, time from the Clock); `drive()` puts a level on an input from outside.
  * Changes are reported synchronously, so fake-clock tests see exact times.
  */
+import { appendFileSync, existsSync, readFileSync } from 'node:fs'
 import { deviceErrors } from '../errors.ts'
 import {
   GpioBase,
@@ -29,6 +30,31 @@ export interface SimChange {
 export interface SimGpioOptions extends GpioBaseOptions {
   /** The board's chips; a Raspberry Pi 4 by default. */
   chips?: readonly ChipTable[]
+  /**
+   * A file the simulated board keeps its lines in across processes, as a real board keeps its
+   * pins: every change is appended as a JSON line `{line, value, op, pid, wall}`, and a new
+   * SimGpio starts from the levels it records. Lets tests watch a node process's outputs from
+   * outside, through a crash and the next start.
+   */
+  journal?: string
+}
+
+/** One line of a sim journal. */
+export interface SimJournalEntry {
+  line: string
+  value: Level
+  op: SimChange['op']
+  pid: number
+  wall: number
+}
+
+/** Reads a sim journal (for tests and the supervisor): every change, oldest first. */
+export function readSimJournal(file: string): SimJournalEntry[] {
+  if (!existsSync(file)) return []
+  return readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((l) => l.trim())
+    .map((l) => JSON.parse(l) as SimJournalEntry)
 }
 
 export class SimGpio extends GpioBase {
@@ -40,12 +66,18 @@ export class SimGpio extends GpioBase {
   #held = new Map<string, { direction: 'output' | 'input'; sink?: InputSink }>()
   #faults = new Set<string>()
 
+  #journal: string | undefined
+
   constructor(opts: SimGpioOptions = {}) {
     super(opts)
     this.#chips = opts.chips ?? PI4_CHIPS
+    this.#journal = opts.journal
   }
 
-  protected async _open(): Promise<void> {}
+  protected async _open(): Promise<void> {
+    // The board kept its levels while no process held it.
+    if (this.#journal) for (const e of readSimJournal(this.#journal)) this.#levels.set(e.line, e.value)
+  }
 
   protected async _release(): Promise<void> {
     this.#held.clear()
@@ -63,7 +95,7 @@ export class SimGpio extends GpioBase {
     this.#driven.add(key)
     const before = this.#levels.get(key) ?? 0
     this.#levels.set(key, level)
-    this.history.push({ line: key, value: level, at: this.clock.now(), op: 'drive' })
+    this.#record({ line: key, value: level, at: this.clock.now(), op: 'drive' })
     if (before !== level) held?.sink?.level(level)
   }
 
@@ -153,6 +185,14 @@ export class SimGpio extends GpioBase {
 
   #set(key: string, level: Level, op: 'request' | 'write'): void {
     this.#levels.set(key, level)
-    this.history.push({ line: key, value: level, at: this.clock.now(), op })
+    this.#record({ line: key, value: level, at: this.clock.now(), op })
+  }
+
+  #record(change: SimChange): void {
+    this.history.push(change)
+    if (this.#journal) {
+      const entry: SimJournalEntry = { line: change.line, value: change.value, op: change.op, pid: process.pid, wall: Date.now() }
+      appendFileSync(this.#journal, `${JSON.stringify(entry)}\n`)
+    }
   }
 }

@@ -10,6 +10,7 @@ import { doctorCommand } from './commands/doctor.ts'
 import { laterCommands } from './commands/later.ts'
 import { ledgerCommand } from './commands/ledger.ts'
 import { runCommand } from './commands/run.ts'
+import { safeStateCommand } from './commands/safe-state.ts'
 import { siteCommand } from './commands/site.ts'
 import { statusCommand } from './commands/status.ts'
 import type { Io } from './io.ts'
@@ -27,6 +28,7 @@ export function buildProgram(io: Io): Command {
   program.addCommand(doctorCommand(io))
   program.addCommand(siteCommand(io))
   program.addCommand(ledgerCommand(io))
+  program.addCommand(safeStateCommand(io))
   for (const cmd of laterCommands(io)) program.addCommand(cmd)
   const configure = (cmd: Command) => {
     cmd.exitOverride().showSuggestionAfterError(true).configureOutput(program.configureOutput())

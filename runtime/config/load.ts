@@ -8,6 +8,7 @@ import { dirname, resolve } from 'node:path'
 import { LineCounter, parseDocument } from 'yaml'
 import type { z } from 'zod'
 import { errors } from '../errors.ts'
+import { validateReaderConfig } from '../../devices/readers/config.ts'
 import { type Config, configSchema, envOverrides } from './schema.ts'
 
 export type { Config }
@@ -94,7 +95,31 @@ function validate(
   }
   const config = result.data
   config.node.dataDir = resolve(baseDir, config.node.dataDir)
+  if (config.hardware.simJournal) config.hardware.simJournal = resolve(baseDir, config.hardware.simJournal)
+  checkDevices(config, where)
   return deepFreeze(config)
+}
+
+/** Device entries: unique names, and reader entries checked by their own validator. */
+function checkDevices(config: Config, where: (path: readonly PropertyKey[]) => string): void {
+  const seen = new Set<string>()
+  const { outputs, inputs } = config.hardware
+  for (const [list, kind] of [
+    [outputs, 'outputs'],
+    [inputs, 'inputs'],
+  ] as const) {
+    list.forEach((d, i) => {
+      if (seen.has(d.name)) throw errors.CONFIG_INVALID(where(['hardware', kind, i, 'name']), `hardware.${kind}[${i}].name`, `"${d.name}" is used twice`)
+      seen.add(d.name)
+    })
+  }
+  config.hardware.readers = config.hardware.readers.map((raw, i) => {
+    try {
+      return validateReaderConfig(raw) as unknown as (typeof config.hardware.readers)[number]
+    } catch (err) {
+      throw errors.CONFIG_INVALID(where(['hardware', 'readers', i]), `hardware.readers[${i}]`, (err as Error).message)
+    }
+  })
 }
 
 function applyEnv(raw: Record<string, unknown>, env: NodeJS.ProcessEnv): void {

@@ -9,6 +9,46 @@ const port = z.number().int().min(0).max(65535)
 const host = z.string().min(1)
 const duration = z.number().int().min(0)
 
+const deviceName = z
+  .string()
+  .min(1)
+  .max(64)
+  .regex(/^[a-z0-9][a-z0-9._-]*$/, 'may hold only lower-case letters, digits, ".", "_" and "-"')
+
+/** A GPIO line: chip label + offset (e.g. pinctrl-bcm2711 / 17), or a line name (e.g. GPIO17). */
+const lineRef = z.union([
+  z.strictObject({ chip: z.string().min(1), offset: z.number().int().min(0).max(1023) }),
+  z.strictObject({ name: z.string().min(1) }),
+])
+
+const outputSchema = z.strictObject({
+  name: deviceName,
+  kind: z.enum(['lock', 'relay', 'led', 'buzzer']),
+  line: lineRef,
+  /** The driver board switches on a low pin. */
+  activeLow: z.boolean().default(false),
+  /** Safe state applied at boot, on shutdown and after a crash: secure = locked / off. */
+  fail: z.enum(['secure', 'safe']).default('secure'),
+  /** Locks: what energising the relay does (strike: unlock; maglock: lock). */
+  energise: z.enum(['unlock', 'lock']).default('unlock'),
+  /** Locks: how long an unlock lasts. */
+  pulseMs: z.number().int().min(50).max(60_000).default(5000),
+})
+
+const inputSchema = z.strictObject({
+  name: deviceName,
+  kind: z.enum(['door-contact', 'exit-button', 'estop', 'current-sense']),
+  line: lineRef,
+  activeLow: z.boolean().default(false),
+  bias: z.enum(['pull-up', 'pull-down', 'disabled']).optional(),
+  debounceMs: z.number().int().min(0).max(10_000).default(20),
+  /** Door contacts: how long the door may stand open before the held-open alarm. */
+  heldOpenMs: z.number().int().min(1000).max(3_600_000).default(30_000),
+})
+
+export type OutputConfig = z.output<typeof outputSchema>
+export type InputConfig = z.output<typeof inputSchema>
+
 export const configSchema = z.strictObject({
   node: z
     .strictObject({
@@ -62,6 +102,12 @@ export const configSchema = z.strictObject({
   hardware: z
     .strictObject({
       gpio: z.enum(['auto', 'gpiod', 'onoff', 'sim']).default('sim'),
+      /** sim only: a file the simulated board keeps its line levels in across restarts. */
+      simJournal: z.string().min(1).optional(),
+      outputs: z.array(outputSchema).default([]),
+      inputs: z.array(inputSchema).default([]),
+      /** Badge readers; each entry is checked by devices/readers (type-specific keys). */
+      readers: z.array(z.looseObject({ type: z.string() })).default([]),
     })
     .prefault({}),
   shutdown: z
