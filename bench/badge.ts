@@ -1,0 +1,187 @@
+/**
+ * Badge benchmark: `npm run bench -- badge [--records N] [--members M]`. Prints one JSON line.
+ *
+ * - decide_p99_ms: a decoded frame (credential) to the output change on sim GPIO, deciding from
+ *   the in-memory state of a ledger holding M members' badges among N records. The decision here
+ *   is the lookup the door path makes (badge → member → unlock); the door-access dapp's rules
+ *   (groups, schedules) will sit in the same place.
+ * - pty_frame_to_unlock_p99_ms: an RDM6300 frame written into a socat pseudo-terminal at 9600
+ *   baud pacing (one byte every 1.04 ms), read by the real serialport driver: from the last byte
+ *   written to the output change.
+ * Baseline in the same run: `lookup_p99_ms`, the bare state lookup without decode or actuation.
+ */
+import { type ChildProcess, spawn } from 'node:child_process'
+import { closeSync, existsSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { SimGpio } from '../devices/gpio/index.ts'
+import { Lock } from '../devices/outputs/index.ts'
+import { type Credential, createReader, emCredential } from '../devices/readers/index.ts'
+import { emFrame } from '../devices/readers/testing/fixtures.ts'
+import type { Ledger } from '../runtime/ledger/ledger.ts'
+import { DEVICE, openTestLedger, provision, silentLogger } from '../runtime/ledger/testing/fixtures.ts'
+
+function arg(args: string[], name: string, dflt: number): number {
+  const i = args.indexOf(`--${name}`)
+  return i >= 0 ? Number(args[i + 1]) : dflt
+}
+
+const pct = (xs: number[], q: number) => {
+  const s = [...xs].sort((a, b) => a - b)
+  return s[Math.min(s.length - 1, Math.floor(s.length * q))]!
+}
+const round = (x: number) => Math.round(x * 1000) / 1000
+
+/** Card numbers of the enrolled members: deterministic, spread over 32 bits. */
+const memberCard = (i: number) => (i * 2654435761) >>> 0
+
+async function buildLedger(dir: string, records: number, members: number): Promise<Ledger> {
+  const ledger = await openTestLedger({ dir, name: 'badge' })
+  await provision(ledger)
+  const pad = new Uint8Array(180).fill(3)
+  let i = 0
+  const worker = async () => {
+    while (i < records - 2) {
+      const n = i++
+      if (n < members) await ledger.append('test.put', { k: `badge:em:${memberCard(n)}`, v: n + 1 }, DEVICE)
+      else await ledger.append('test.event', { n, pad }, DEVICE)
+    }
+  }
+  await Promise.all(Array.from({ length: 256 }, worker))
+  return ledger
+}
+
+/** The door decision: badge → member → unlock. Reads memory only. */
+function decide(ledger: Ledger, credential: Credential): boolean {
+  return ledger.state.get<number>(`test/badge:${credential.id}`) !== undefined
+}
+
+function startSocat(dir: string): Promise<{ a: string; b: string; child: ChildProcess }> {
+  const a = join(dir, 'a')
+  const b = join(dir, 'b')
+  const child = spawn('socat', ['-d', '-d', `pty,raw,echo=0,link=${a}`, `pty,raw,echo=0,link=${b}`], {
+    stdio: 'ignore',
+  })
+  return new Promise((resolve, reject) => {
+    const t0 = Date.now()
+    const poll = setInterval(() => {
+      if (existsSync(a) && existsSync(b)) {
+        clearInterval(poll)
+        resolve({ a, b, child })
+      } else if (Date.now() - t0 > 5000) {
+        clearInterval(poll)
+        child.kill()
+        reject(new Error('socat did not create the pty pair (is socat installed?)'))
+      }
+    }, 10)
+  })
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+function busyWait(ms: number) {
+  const end = performance.now() + ms
+  while (performance.now() < end);
+}
+
+export async function run(args: string[]): Promise<void> {
+  const records = arg(args, 'records', 1_000_000)
+  const members = arg(args, 'members', 10_000)
+  const dir = mkdtempSync(join(tmpdir(), 'latchkey-bench-badge-'))
+  try {
+    const ledger = await buildLedger(dir, records, members)
+    const gpio = new SimGpio({ log: silentLogger() })
+    await gpio.ready()
+    const lock = new Lock({ name: 'front-door', gpio, line: { name: 'GPIO17' }, log: silentLogger() })
+    await lock.ready()
+    const history = gpio.history
+
+    // Baseline: the bare lookup.
+    const lookups: number[] = []
+    for (let n = 0; n < 20_000; n++) {
+      const c = emCredential(memberCard(n % members))
+      const t = performance.now()
+      decide(ledger, c)
+      lookups.push(performance.now() - t)
+    }
+
+    // decide: decoded credential → decision → output change (sim history timestamp).
+    const decideMs: number[] = []
+    for (let n = 0; n < 10_000; n++) {
+      const member = n % 10 !== 0
+      const c = emCredential(member ? memberCard((n * 7) % members) : (0xfffffff0 - n) >>> 0)
+      await lock.lock()
+      const before = history.length
+      const t = performance.now()
+      if (decide(ledger, c)) await lock.pulse(3000)
+      if (member) {
+        const change = history[before]
+        if (!change) throw new Error('a member badge did not move the output')
+        decideMs.push(change.at - t)
+      } else if (history.length !== before) {
+        throw new Error('an unknown badge moved the output')
+      }
+    }
+
+    // pty: frame bytes paced at 9600 baud into socat, RDM6300 driver, decision, output change.
+    const pty = await startSocat(dir)
+    const reader = createReader(
+      { type: 'rdm6300', path: pty.a, name: 'bench', debounceMs: 0 },
+      { log: silentLogger() },
+    )
+    let pending: ((at: number) => void) | null = null
+    reader.on('badge', async (b) => {
+      if (decide(ledger, b.credential)) {
+        const before = history.length
+        await lock.pulse(3000)
+        pending?.(history[before]!.at)
+      }
+    })
+    await reader.ready()
+    const fd = openSync(pty.b, 'w')
+    const ptyMs: number[] = []
+    const byteMs = 10_000 / 9600 // 10 bits per byte (start, 8 data, stop)
+    for (let n = 0; n < 200; n++) {
+      await lock.lock()
+      const card = memberCard((n * 13) % members)
+      const bytes = Uint8Array.of(0x1a, card >>> 24, (card >>> 16) & 0xff, (card >>> 8) & 0xff, card & 0xff)
+      const frame = emFrame(bytes)
+      const changed = new Promise<number>((resolve) => {
+        pending = resolve
+      })
+      let lastByteAt = 0
+      for (let i = 0; i < frame.length; i++) {
+        writeSync(fd, frame.subarray(i, i + 1))
+        lastByteAt = performance.now()
+        if (i < frame.length - 1) busyWait(byteMs)
+      }
+      const at = await Promise.race([changed, sleep(2000).then(() => Number.NaN)])
+      if (Number.isNaN(at)) throw new Error(`frame ${n} did not unlock within 2 s`)
+      ptyMs.push(at - lastByteAt)
+      await sleep(5)
+    }
+    closeSync(fd)
+    await reader.close()
+    pty.child.kill()
+    await lock.close()
+    await gpio.close()
+    await ledger.close()
+
+    process.stdout.write(
+      `${JSON.stringify({
+        bench: 'badge',
+        records,
+        members,
+        decide_p99_ms: round(pct(decideMs, 0.99)),
+        decide_p50_ms: round(pct(decideMs, 0.5)),
+        lookup_p99_ms: round(pct(lookups, 0.99)),
+        pty_frame_to_unlock_p99_ms: round(pct(ptyMs, 0.99)),
+        pty_frame_to_unlock_p50_ms: round(pct(ptyMs, 0.5)),
+        pty_frame_to_unlock_max_ms: round(Math.max(...ptyMs)),
+        samples: { decide: decideMs.length, pty: ptyMs.length },
+        node: process.version,
+      })}\n`,
+    )
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
