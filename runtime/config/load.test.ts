@@ -104,4 +104,44 @@ describe('config', () => {
     expect(suggest('dataDIR', ['name', 'dataDir'])).toBe('dataDir')
     expect(suggest('zzzzzz', ['host', 'port'])).toBeUndefined()
   })
+
+  it('hardware: outputs, inputs and readers load with their defaults', () => {
+    const file = configFile(
+      [
+        'hardware:',
+        '  outputs:',
+        '    - { name: front-door, kind: lock, line: { name: GPIO17 } }',
+        '  inputs:',
+        '    - { name: front-contact, kind: door-contact, line: { chip: pinctrl-bcm2711, offset: 5 } }',
+        '  readers:',
+        '    - { type: rdm6300, path: /dev/serial/by-id/usb-reader }',
+        '',
+      ].join('\n'),
+    )
+    const c = loadConfigFile(file, { env: {} })
+    expect(c.hardware.outputs[0]).toMatchObject({
+      fail: 'secure',
+      energise: 'unlock',
+      pulseMs: 5000,
+      activeLow: false,
+    })
+    expect(c.hardware.inputs[0]).toMatchObject({ debounceMs: 20, heldOpenMs: 30_000 })
+    expect(c.hardware.readers[0]).toMatchObject({ type: 'rdm6300' })
+  })
+
+  it('hardware: a misspelled output key, a duplicate name and a bad reader entry are named', () => {
+    const typo = configFile(
+      'hardware:\n  outputs:\n    - { name: a, kind: lock, line: { name: GPIO17 }, pulsMs: 10 }\n',
+    )
+    expect(() => loadConfigFile(typo, { env: {} })).toThrow(
+      'unknown key `hardware.outputs.0.pulsMs` (did you mean `pulseMs`?)',
+    )
+    const dup = configFile(
+      'hardware:\n  outputs:\n    - { name: a, kind: lock, line: { name: GPIO17 } }\n  inputs:\n    - { name: a, kind: estop, line: { name: GPIO5 } }\n',
+    )
+    expect(() => loadConfigFile(dup, { env: {} })).toThrow('`hardware.inputs[0].name` "a" is used twice')
+    const reader = configFile('hardware:\n  readers:\n    - { type: rdm6300, path: /dev/x, baud: 9600 }\n')
+    expect(codeOf(() => loadConfigFile(reader, { env: {} }))).toBe(errors.CONFIG_INVALID.code)
+    expect(() => loadConfigFile(reader, { env: {} })).toThrow(/hardware\.readers\[0\].*baud/)
+  })
 })

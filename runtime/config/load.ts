@@ -7,8 +7,8 @@ import { readFileSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
 import { LineCounter, parseDocument } from 'yaml'
 import type { z } from 'zod'
-import { errors } from '../errors.ts'
 import { validateReaderConfig } from '../../devices/readers/config.ts'
+import { errors } from '../errors.ts'
 import { type Config, configSchema, envOverrides } from './schema.ts'
 
 export type { Config }
@@ -109,7 +109,12 @@ function checkDevices(config: Config, where: (path: readonly PropertyKey[]) => s
     [inputs, 'inputs'],
   ] as const) {
     list.forEach((d, i) => {
-      if (seen.has(d.name)) throw errors.CONFIG_INVALID(where(['hardware', kind, i, 'name']), `hardware.${kind}[${i}].name`, `"${d.name}" is used twice`)
+      if (seen.has(d.name))
+        throw errors.CONFIG_INVALID(
+          where(['hardware', kind, i, 'name']),
+          `hardware.${kind}[${i}].name`,
+          `"${d.name}" is used twice`,
+        )
       seen.add(d.name)
     })
   }
@@ -117,7 +122,11 @@ function checkDevices(config: Config, where: (path: readonly PropertyKey[]) => s
     try {
       return validateReaderConfig(raw) as unknown as (typeof config.hardware.readers)[number]
     } catch (err) {
-      throw errors.CONFIG_INVALID(where(['hardware', 'readers', i]), `hardware.readers[${i}]`, (err as Error).message)
+      throw errors.CONFIG_INVALID(
+        where(['hardware', 'readers', i]),
+        `hardware.readers[${i}]`,
+        (err as Error).message,
+      )
     }
   })
 }
