@@ -8,13 +8,7 @@
 import { EventEmitter } from 'node:events'
 import type { Clock } from '../devices/clock.ts'
 import { createGpio, type GpioDriver } from '../devices/gpio/index.ts'
-import {
-  CurrentSense,
-  type DebouncedInput,
-  DoorContact,
-  EStop,
-  ExitButton,
-} from '../devices/inputs/index.ts'
+import { CurrentSense, type DebouncedInput, DoorContact, EStop, ExitButton } from '../devices/inputs/index.ts'
 import { applySafeStates, Buzzer, Led, Lock, type Output, ToolRelay } from '../devices/outputs/index.ts'
 import { type BadgeReader, createReader } from '../devices/readers/index.ts'
 import type { Config } from './config/load.ts'
@@ -63,16 +57,25 @@ export class Hardware extends Resource {
     for (const i of config.inputs) {
       const device = makeInput(i, this.gpio, log, clock)
       this.inputs.set(i.name, { config: i, device })
-      device.onChange((c) => this.events.emit('input', { name: i.name, kind: i.kind, value: c.value, at: c.at }))
-      if (device instanceof DoorContact) device.onAlarm((a) => this.events.emit('alarm', { name: i.name, ...a }))
+      device.onChange((c) =>
+        this.events.emit('input', { name: i.name, kind: i.kind, value: c.value, at: c.at }),
+      )
+      if (device instanceof DoorContact)
+        device.onAlarm((a) => this.events.emit('alarm', { name: i.name, ...a }))
       await device.ready()
     }
     for (const r of config.readers) {
-      const reader = createReader(r, { log: log.child({ reader: r.name ?? r.type }), ...(clock ? { clock } : {}) })
+      const reader = createReader(r, {
+        log: log.child({ reader: r.name ?? r.type }),
+        ...(clock ? { clock } : {}),
+      })
       this.readers.set(reader.name, reader)
       reader.on('badge', (b) => this.events.emit('badge', b))
       reader.on('health', (health) => {
-        log[health.state === 'ok' ? 'info' : 'warn']({ reader: reader.name, health }, `reader ${reader.name} is ${health.state}`)
+        log[health.state === 'ok' ? 'info' : 'warn'](
+          { reader: reader.name, health },
+          `reader ${reader.name} is ${health.state}`,
+        )
         this.events.emit('reader-health', { name: reader.name, health })
       })
       await reader.ready()
@@ -86,17 +89,28 @@ export class Hardware extends Resource {
     } catch (err) {
       log.error({ err }, 'outputs could not all be put in their safe state')
     }
-    for (const reader of this.readers.values()) await reader.close().catch((err) => log.error({ err, reader: reader.name }, 'reader close failed'))
-    for (const { device } of this.inputs.values()) await device.close().catch((err) => log.error({ err }, 'input close failed'))
-    for (const { device } of this.outputs.values()) await device.close().catch((err) => log.error({ err }, 'output close failed'))
+    for (const reader of this.readers.values())
+      await reader.close().catch((err) => log.error({ err, reader: reader.name }, 'reader close failed'))
+    for (const { device } of this.inputs.values())
+      await device.close().catch((err) => log.error({ err }, 'input close failed'))
+    for (const { device } of this.outputs.values())
+      await device.close().catch((err) => log.error({ err }, 'output close failed'))
     await this.gpio?.close()
   }
 
   status() {
     return {
       gpio: this.gpio?.kind ?? null,
-      outputs: [...this.outputs.values()].map(({ config, device }) => ({ name: config.name, kind: config.kind, state: outputState(device) })),
-      inputs: [...this.inputs.values()].map(({ config, device }) => ({ name: config.name, kind: config.kind, value: device.value })),
+      outputs: [...this.outputs.values()].map(({ config, device }) => ({
+        name: config.name,
+        kind: config.kind,
+        state: outputState(device),
+      })),
+      inputs: [...this.inputs.values()].map(({ config, device }) => ({
+        name: config.name,
+        kind: config.kind,
+        value: device.value,
+      })),
       readers: [...this.readers.values()].map((r) => ({ name: r.name, type: r.type, health: r.health() })),
     }
   }
@@ -132,7 +146,14 @@ async function openGpio(opts: HardwareOptions): Promise<GpioDriver> {
 }
 
 function makeOutput(o: OutputConfig, gpio: GpioDriver, log: Logger, clock?: Clock): Output {
-  const common = { name: o.name, gpio, line: o.line, activeLow: o.activeLow, log: log.child({ output: o.name }), ...(clock ? { clock } : {}) }
+  const common = {
+    name: o.name,
+    gpio,
+    line: o.line,
+    activeLow: o.activeLow,
+    log: log.child({ output: o.name }),
+    ...(clock ? { clock } : {}),
+  }
   switch (o.kind) {
     case 'lock':
       return new Lock({ ...common, fail: o.fail, energise: o.energise })

@@ -85,7 +85,10 @@ export class LatchkeyNode extends Resource {
       log.info({ reader: b.reader, credential: b.credential.id }, 'badge read'),
     )
     this.hardware.events.on('alarm', (a: { name: string; type: string; active: boolean }) =>
-      log[a.active ? 'warn' : 'info'](a, `door alarm ${a.type} ${a.active ? 'raised' : 'cleared'} on ${a.name}`),
+      log[a.active ? 'warn' : 'info'](
+        a,
+        `door alarm ${a.type} ${a.active ? 'raised' : 'cleared'} on ${a.name}`,
+      ),
     )
     this.#components.push(this.hardware)
     this.ledger = new Ledger({

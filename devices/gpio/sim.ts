@@ -191,7 +191,13 @@ export class SimGpio extends GpioBase {
   #record(change: SimChange): void {
     this.history.push(change)
     if (this.#journal) {
-      const entry: SimJournalEntry = { line: change.line, value: change.value, op: change.op, pid: process.pid, wall: Date.now() }
+      const entry: SimJournalEntry = {
+        line: change.line,
+        value: change.value,
+        op: change.op,
+        pid: process.pid,
+        wall: Date.now(),
+      }
       appendFileSync(this.#journal, `${JSON.stringify(entry)}\n`)
     }
   }

@@ -537,7 +537,7 @@ export class Ledger extends Resource {
         decoded.push(decodeWire(wire))
       } catch (err) {
         const code = err instanceof RecordError ? err.code : Reason.MALFORMED
-        this.#quarantine(wire, null, reject(code, (err as Error).message), report)
+        this.#quarantine(wire, reject(code, (err as Error).message), report)
       }
     }
     const sub = this.ingestRecords(decoded, { tipVerification: opts.tipVerification ?? false })
@@ -570,7 +570,7 @@ export class Ledger extends Resource {
           continue
         }
         if (problem) {
-          this.#quarantine(wireBytes(record), record, problem, report)
+          this.#quarantine(wireBytes(record), problem, report)
           continue
         }
         accepted.push({ record, rowid: this.#store(record) })
@@ -857,7 +857,7 @@ export class Ledger extends Resource {
     this.events.emit('fork', { author: author.hex, seq: other.seq, a: heldWire, b: wireBytes(other) })
   }
 
-  #quarantine(wire: Uint8Array, record: SignedRecord | null, why: Rejection, report: IngestReport): void {
+  #quarantine(wire: Uint8Array, why: Rejection, report: IngestReport): void {
     const retry = RETRYABLE.has(why.code)
     // Keyed by the exact bytes, signature included: a forged copy of a held record (same id,
     // other signature) must not displace it.
