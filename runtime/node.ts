@@ -5,7 +5,9 @@
  */
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import type { Dapp } from '../dapps/contract.ts'
 import type { Config } from './config/load.ts'
+import { DappHost, ledgerDapp } from './dapps.ts'
 import { errors } from './errors.ts'
 import { Hardware } from './hardware.ts'
 import { HttpServer } from './http/server.ts'
@@ -29,6 +31,8 @@ export interface NodeOptions {
   log: Logger
   /** Milliseconds since the epoch; injectable for tests. */
   now?: () => number
+  /** The dapps this node runs (their record types, queries and event handlers). */
+  dapps?: readonly Dapp[]
 }
 
 export interface NodeStatus {
@@ -37,6 +41,7 @@ export interface NodeStatus {
   version: string
   records: number
   stateHash: string
+  dapps: ReturnType<DappHost['status']>
   /** Clock trouble: remote clocks refused as implausibly far ahead, largest step back of the wall clock. */
   clock: { refusedAhead: number; steppedBackMs: number }
   uptimeS: number
@@ -54,6 +59,8 @@ export class LatchkeyNode extends Resource {
   broker: EmbeddedBroker | null = null
   ledger: Ledger | null = null
   hardware: Hardware | null = null
+  dapps: DappHost | null = null
+  readonly #dapps: readonly Dapp[]
   #components: Component[] = []
   #started: Component[] = []
   #startedAt = 0
@@ -64,6 +71,7 @@ export class LatchkeyNode extends Resource {
     this.config = opts.config
     this.log = opts.log
     this.now = opts.now ?? Date.now
+    this.#dapps = opts.dapps ?? []
     this.#lockFile = join(opts.config.node.dataDir, 'node.lock')
   }
 
@@ -94,9 +102,18 @@ export class LatchkeyNode extends Resource {
     this.ledger = new Ledger({
       file: join(this.dataDir, 'ledger.db'),
       log: log.child({ component: 'ledger' }),
+      dapps: this.#dapps.map(ledgerDapp),
     })
     this.ledger.events.on('fork', (fork: ForkEvidence) => this.#publishForkProof(fork))
     this.#components.push(this.ledger)
+    this.dapps = new DappHost({
+      dapps: this.#dapps,
+      ledger: this.ledger,
+      hardware: this.hardware,
+      key: () => this.key,
+      log: log.child({ component: 'dapps' }),
+    })
+    this.#components.push(this.dapps)
     if (config.mqtt.broker.enabled) {
       this.broker = new EmbeddedBroker({
         host: config.mqtt.broker.host,
@@ -112,6 +129,9 @@ export class LatchkeyNode extends Resource {
         log: log.child({ component: 'http' }),
       })
       this.http.route('GET', '/api/v1/status', () => this.status())
+      this.http.route('GET', '/api/v1/dapps/:dapp/:query', (req) =>
+        this.dapps!.query(req.params.dapp!, req.params.query!, req.query),
+      )
       this.#components.push(this.http)
     }
     for (const component of this.#components) {
@@ -181,6 +201,7 @@ export class LatchkeyNode extends Resource {
       version: VERSION,
       records: ledger?.count ?? 0,
       stateHash: ledger?.stateHash ?? '',
+      dapps: this.dapps?.opened ? this.dapps.status() : [],
       clock: ledger
         ? { refusedAhead: ledger.clock.refusedAhead, steppedBackMs: ledger.clock.backwardsMs }
         : { refusedAhead: 0, steppedBackMs: 0 },

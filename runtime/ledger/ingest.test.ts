@@ -169,8 +169,8 @@ describe('Ledger.ingest refuses bad input with a stable reason', () => {
     const before = snapshot(l)
     const r = craft(l, DEVICE, 'nobody.thing', { x: 1 })
     const report = l.ingest([wireBytes(r)])
-    expect(report).toMatchObject({ accepted: 0, refused: 1, held: 0, reasons: { UNKNOWN_TYPE: 1 } })
-    expect(lastQuarantined(l)).toMatchObject({ code: Reason.UNKNOWN_TYPE, retry: false })
+    expect(report).toMatchObject({ accepted: 0, refused: 0, held: 1, reasons: { UNKNOWN_TYPE: 1 } })
+    expect(lastQuarantined(l)).toMatchObject({ code: Reason.UNKNOWN_TYPE, retry: true })
     await expectUnharmedAndWorking(l, before)
     // DEVICE's chain is intact: its real next record is accepted.
     expect(l.ingest([wireBytes(craft(l, DEVICE, 'test.put', { k: 'd', v: 4 }))])).toMatchObject({

@@ -147,6 +147,8 @@ export class Ledger extends Resource {
   /** 'fork' (evidence), 'applied' (record folded), 'rejected' (record not applied). */
   readonly events = new EventEmitter()
   readonly state = new State()
+  /** Dapps whose record handlers could not be registered: name → reason. */
+  readonly failedDapps = new Map<string, string>()
   readonly counters = {
     ingested: 0,
     appended: 0,
@@ -280,7 +282,15 @@ export class Ledger extends Resource {
 
   protected async _open(): Promise<void> {
     this.registry.register(siteDapp(() => this.#site))
-    for (const d of this.#opts.dapps ?? []) this.registry.register(d)
+    for (const d of this.#opts.dapps ?? []) {
+      try {
+        this.registry.register(d)
+      } catch (err) {
+        // A broken dapp is left out, named; its records are held (UNKNOWN_TYPE) until it loads.
+        this.failedDapps.set(d.name, (err as Error).message)
+        this.#log.error({ dapp: d.name, err }, `dapp ${d.name} could not be loaded into the ledger`)
+      }
+    }
     const db = openDb(this.#opts.file, { readonly: this.#opts.readonly ?? false })
     this.#db = db
     this.#stmts = this.prepare(db)
@@ -343,6 +353,8 @@ export class Ledger extends Resource {
           })
         : null
     if (latest) this.clock.observe({ ms: latest.ms, c: latest.c })
+    // Held records get another chance: this start may bring the dapp or the clock they waited for.
+    if (!this.#opts.readonly) this.retryHeld()
     this.#log.info(
       { records: this.#count, stateHash: this.state.hash, site: this.#site ? toHex(this.#site) : null },
       'ledger open',

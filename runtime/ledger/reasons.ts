@@ -61,4 +61,6 @@ export const RETRYABLE: ReadonlySet<string> = new Set([
   Reason.SEQ_GAP,
   Reason.UNKNOWN_PARENT,
   Reason.NO_GENESIS,
+  // A node without the owning dapp (older version, dapp failed to load) keeps the record for later.
+  Reason.UNKNOWN_TYPE,
 ])

@@ -1,0 +1,107 @@
+/**
+ * The dapp contract (docs/dapps.md is the guide for third parties).
+ *
+ * A dapp declares itself — name, version, dependencies (name → major version), the record types
+ * it owns — and gets two contexts:
+ *
+ * - `records(ctx)`: registers, for each owned type, a validator ("proof of merge": a record is
+ *   applied only when it passes) and a reducer (the deterministic state change). Runs when the
+ *   ledger opens; validators and reducers are pure functions of (record, state): no clock, no
+ *   I/O, no randomness, or two nodes would disagree.
+ * - `start(ctx)`: registers queries (served at `GET /api/v1/dapps/<dapp>/<query>` and by the
+ *   CLI), event handlers (badge read, input change, door alarm) and timers, and may append
+ *   records signed by this node's key. It may be async; a dapp whose start throws or does not
+ *   finish within its timeout is named in the error and stopped, and the node keeps running.
+ *
+ * State keys a dapp writes start with `<dapp name>/`. Record types are named `<dapp>.<kind>`.
+ */
+
+import type { Clock } from '../devices/clock.ts'
+import type { LedgerDappContext } from '../runtime/ledger/dapp.ts'
+import type { AppendResult } from '../runtime/ledger/ledger.ts'
+import type { StateView } from '../runtime/ledger/state.ts'
+import type { Logger } from '../runtime/log.ts'
+
+export type { FoldRecord, LedgerDappContext, RecordTypeHandlers } from '../runtime/ledger/dapp.ts'
+export type { Rejection } from '../runtime/ledger/reasons.ts'
+export { reject } from '../runtime/ledger/reasons.ts'
+export type { StateView, StateWriter } from '../runtime/ledger/state.ts'
+
+/** A badge read at a reader, with the canonical credential id (devices/readers). */
+export interface BadgeEvent {
+  reader: string
+  credential: { id: string; kind: string; bits: number }
+  /** Reader clock, ms. */
+  at: number
+}
+
+export interface InputEvent {
+  name: string
+  kind: 'door-contact' | 'exit-button' | 'estop' | 'current-sense'
+  value: 0 | 1
+  at: number
+}
+
+export interface AlarmEvent {
+  name: string
+  type: 'forced' | 'held-open'
+  active: boolean
+  at: number
+}
+
+export interface DappEvents {
+  badge: BadgeEvent
+  input: InputEvent
+  alarm: AlarmEvent
+}
+
+/** The node's outputs as a dapp may drive them (names from the hardware config). */
+export interface OutputsView {
+  lock(name: string): {
+    pulse(ms: number): Promise<void>
+    unlock(): Promise<void>
+    lock(): Promise<void>
+    readonly state: string
+  }
+  relay(name: string): { enable(): Promise<void>; disable(): Promise<void>; readonly enabled: boolean }
+  led(name: string): {
+    on(): Promise<void>
+    off(): Promise<void>
+    blink(pattern: readonly number[], repeat?: number): Promise<void>
+  }
+  buzzer(name: string): {
+    play(pattern: readonly number[], opts?: { repeat?: number }): Promise<void>
+    stop(): Promise<void>
+  }
+}
+
+export type QueryHandler = (params: Readonly<Record<string, string>>, state: StateView) => unknown
+
+export interface DappRuntimeContext {
+  readonly log: Logger
+  readonly clock: Clock
+  /** Current ledger state (read-only, in memory). */
+  readonly state: StateView
+  /** This node's key (hex) and role in the site ('device' or 'admin'), or null before enrolment. */
+  readonly node: { key: string; role: string | null }
+  readonly outputs: OutputsView
+  /** Appends a record of one of this dapp's types, signed by this node's key. */
+  append(type: string, body: unknown): Promise<AppendResult>
+  query(name: string, handler: QueryHandler): void
+  on<E extends keyof DappEvents>(event: E, handler: (e: DappEvents[E]) => void | Promise<void>): void
+  /** A repeating timer owned by the dapp (stopped when the dapp stops). */
+  every(ms: number, handler: () => void | Promise<void>): void
+}
+
+export interface Dapp {
+  readonly name: string
+  readonly version: string
+  readonly dependencies?: Readonly<Record<string, string>>
+  readonly types: readonly string[]
+  /** Registers validators and reducers (see LedgerDappContext). */
+  records(ctx: LedgerDappContext): void
+  /** Registers queries, event handlers and timers. Optional: a dapp may only own records. */
+  start?(ctx: DappRuntimeContext): void | Promise<void>
+  /** How long `start` may take (default 5000 ms). */
+  readonly startTimeoutMs?: number
+}

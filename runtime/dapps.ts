@@ -1,0 +1,204 @@
+/**
+ * The dapp host: loads dapps (dapps/contract.ts), gives their record handlers to the ledger and,
+ * once the ledger and the hardware are up, starts each with its runtime context. A dapp that
+ * throws or does not become ready in time is named in the error, stopped, and left out; the node
+ * keeps running. Queries are served at GET /api/v1/dapps/<dapp>/<query>.
+ */
+import { EventEmitter } from 'node:events'
+import type { Dapp, DappEvents, DappRuntimeContext, OutputsView, QueryHandler } from '../dapps/contract.ts'
+import { type Clock, systemClock } from '../devices/clock.ts'
+import { Buzzer, Led, Lock, ToolRelay } from '../devices/outputs/index.ts'
+import { define } from './errors.ts'
+import type { Hardware } from './hardware.ts'
+import type { KeyPair } from './keys.ts'
+import type { LedgerDapp } from './ledger/dapp.ts'
+import type { Ledger } from './ledger/ledger.ts'
+import { Resource } from './lifecycle.ts'
+import type { Logger } from './log.ts'
+
+export const dappErrors = {
+  DAPP_START: define(
+    'LK_DAPP_START',
+    'operational',
+    (dapp: string, reason: string) => `dapp ${dapp} failed to start: ${reason}`,
+    (dapp: string) => ({ dapp }),
+  ),
+  DAPP_QUERY: define(
+    'LK_DAPP_QUERY',
+    'usage',
+    (dapp: string, query: string) => `dapp ${dapp} has no query ${query}`,
+    (dapp: string, query: string) => ({ dapp, query }),
+  ),
+  DAPP_OUTPUT: define(
+    'LK_DAPP_OUTPUT',
+    'operational',
+    (name: string, kind: string) => `no ${kind} output named ${name} in this node's hardware config`,
+    (name: string) => ({ output: name }),
+  ),
+}
+
+/** What the ledger needs of a dapp: its record types and their handlers. */
+export function ledgerDapp(d: Dapp): LedgerDapp {
+  return {
+    name: d.name,
+    version: d.version,
+    types: d.types,
+    ...(d.dependencies ? { dependencies: d.dependencies } : {}),
+    setup: (ctx) => d.records(ctx),
+  }
+}
+
+export interface DappHostOptions {
+  dapps: readonly Dapp[]
+  ledger: Ledger
+  hardware: Hardware | null
+  key: () => KeyPair | null
+  log: Logger
+  clock?: Clock
+}
+
+interface Running {
+  dapp: Dapp
+  queries: Map<string, QueryHandler>
+  timers: Array<ReturnType<typeof setInterval>>
+  status: 'running' | 'failed'
+  error?: string
+}
+
+export class DappHost extends Resource {
+  readonly name = 'dapps'
+  readonly events = new EventEmitter()
+  readonly running = new Map<string, Running>()
+  #opts: DappHostOptions
+
+  constructor(opts: DappHostOptions) {
+    super()
+    this.#opts = opts
+  }
+
+  protected async _open(): Promise<void> {
+    const { hardware } = this.#opts
+    if (hardware) {
+      for (const event of ['badge', 'input', 'alarm'] as const) {
+        hardware.events.on(event, (e: unknown) => this.events.emit(event, e))
+      }
+    }
+    for (const dapp of this.#opts.dapps) await this.#start(dapp)
+  }
+
+  protected async _close(): Promise<void> {
+    for (const r of this.running.values()) for (const t of r.timers) clearInterval(t)
+    this.events.removeAllListeners()
+  }
+
+  async #start(dapp: Dapp): Promise<void> {
+    const log = this.#opts.log.child({ dapp: dapp.name })
+    const running: Running = { dapp, queries: new Map(), timers: [], status: 'running' }
+    this.running.set(dapp.name, running)
+    const notLoaded = this.#opts.ledger.failedDapps.get(dapp.name)
+    if (notLoaded) {
+      running.status = 'failed'
+      running.error = notLoaded
+      return
+    }
+    if (!dapp.start) return
+    const ctx = this.#context(dapp, running, log)
+    const timeoutMs = dapp.startTimeoutMs ?? 5000
+    let timer: ReturnType<typeof setTimeout> | undefined
+    try {
+      await Promise.race([
+        Promise.resolve().then(() => dapp.start!(ctx)),
+        new Promise((_, reject) => {
+          timer = setTimeout(
+            () => reject(new Error(`did not become ready within ${timeoutMs} ms`)),
+            timeoutMs,
+          )
+        }),
+      ])
+      log.info('dapp started')
+    } catch (err) {
+      running.status = 'failed'
+      running.error = (err as Error).message
+      for (const t of running.timers) clearInterval(t)
+      running.timers = []
+      log.error({ err: dappErrors.DAPP_START(dapp.name, running.error) }, `dapp ${dapp.name} failed to start`)
+    } finally {
+      clearTimeout(timer)
+    }
+  }
+
+  #context(dapp: Dapp, running: Running, log: Logger): DappRuntimeContext {
+    const { ledger } = this.#opts
+    const key = this.#opts.key
+    const owns = new Set(dapp.types)
+    return {
+      log,
+      clock: this.#opts.clock ?? systemClock,
+      state: ledger.view,
+      get node() {
+        const k = key()
+        return { key: k?.id ?? '', role: k ? ledger.roleOf(k.id) : null }
+      },
+      outputs: this.#outputs(),
+      append: (type, body) => {
+        if (!owns.has(type))
+          return Promise.reject(new Error(`dapp ${dapp.name} does not own record type ${type}`))
+        const k = key()
+        if (!k) return Promise.reject(new Error('this node has no key yet'))
+        return ledger.append(type, body, k)
+      },
+      query: (name, handler) => {
+        running.queries.set(name, handler)
+      },
+      on: (event, handler) => {
+        this.events.on(event, (e: DappEvents[typeof event]) => {
+          if (running.status !== 'running') return
+          Promise.resolve()
+            .then(() => handler(e))
+            .catch((err) => log.error({ err, event }, `dapp ${dapp.name} failed handling ${event}`))
+        })
+      },
+      every: (ms, handler) => {
+        const t = setInterval(() => {
+          if (running.status !== 'running') return
+          Promise.resolve()
+            .then(handler)
+            .catch((err) => log.error({ err }, `dapp ${dapp.name} timer failed`))
+        }, ms)
+        t.unref()
+        running.timers.push(t)
+      },
+    }
+  }
+
+  #outputs(): OutputsView {
+    const hardware = this.#opts.hardware
+    const find = <T>(name: string, kind: string, type: new (...a: never[]) => T): T => {
+      const device = hardware?.outputs.get(name)?.device
+      if (!(device instanceof type)) throw dappErrors.DAPP_OUTPUT(name, kind)
+      return device
+    }
+    return {
+      lock: (name) => find(name, 'lock', Lock),
+      relay: (name) => find(name, 'relay', ToolRelay),
+      led: (name) => find(name, 'led', Led),
+      buzzer: (name) => find(name, 'buzzer', Buzzer),
+    }
+  }
+
+  query(dapp: string, name: string, params: Record<string, string>): unknown {
+    const handler = this.running.get(dapp)?.queries.get(name)
+    if (!handler) throw dappErrors.DAPP_QUERY(dapp, name)
+    return handler(params, this.#opts.ledger.view)
+  }
+
+  status(): Array<{ name: string; version: string; status: string; error?: string; queries: string[] }> {
+    return [...this.running.values()].map((r) => ({
+      name: r.dapp.name,
+      version: r.dapp.version,
+      status: r.status,
+      ...(r.error ? { error: r.error } : {}),
+      queries: [...r.queries.keys()],
+    }))
+  }
+}
