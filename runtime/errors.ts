@@ -156,6 +156,19 @@ export const errors = {
     (what: string, problem: string) => `${what} failed verification: ${problem}`,
     (what: string) => ({ what }),
   ),
+  LEDGER_BUSY: define(
+    'LK_LEDGER_BUSY',
+    'usage',
+    (key: string, seq: number) =>
+      `a record by key ${key.slice(0, 16)}… (seq ${seq}) is already being written; retry in a moment`,
+    (key: string, seq: number) => ({ key, seq }),
+  ),
+  NODE_REFUSED: define(
+    'LK_NODE_REFUSED',
+    'operational',
+    (url: string, reason: string) => `the node at ${url} refused the record: ${reason}`,
+    (url: string) => ({ url }),
+  ),
   CLOSED: define('LK_CLOSED', 'operational', (name: string) => `${name} is closed`),
 } as const
 

@@ -10,6 +10,7 @@ import type { Config } from './config/load.ts'
 import { DappHost, ledgerDapp } from './dapps.ts'
 import { errors } from './errors.ts'
 import { Hardware } from './hardware.ts'
+import { ledgerRoutes } from './http/ledger-routes.ts'
 import { HttpServer } from './http/server.ts'
 import { type KeyPair, loadOrCreateKeyFile } from './keys.ts'
 import { Ledger } from './ledger/ledger.ts'
@@ -129,6 +130,7 @@ export class LatchkeyNode extends Resource {
         log: log.child({ component: 'http' }),
       })
       this.http.route('GET', '/api/v1/status', () => this.status())
+      ledgerRoutes(this.http, () => this.ledger)
       this.http.route('GET', '/api/v1/dapps/:dapp/:query', (req) =>
         this.dapps!.query(req.params.dapp!, req.params.query!, req.query),
       )

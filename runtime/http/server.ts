@@ -17,6 +17,8 @@ export interface HttpOptions {
 export type RouteHandler = (req: {
   params: Record<string, string>
   query: Record<string, string>
+  /** The parsed JSON body of a POST. */
+  body: unknown
 }) => unknown | Promise<unknown>
 
 export class HttpServer extends Resource {
@@ -70,6 +72,7 @@ export class HttpServer extends Resource {
           r.handler({
             params: req.params as Record<string, string>,
             query: req.query as Record<string, string>,
+            body: req.body,
           }),
       })
     }

@@ -16,6 +16,7 @@
 import type { KeyObject } from 'node:crypto'
 import { EventEmitter } from 'node:events'
 import * as dagCbor from '@ipld/dag-cbor'
+import { errors } from '../errors.ts'
 import { Resource } from '../lifecycle.ts'
 import type { Logger } from '../log.ts'
 import { DappRegistry, type FoldRecord, type LedgerDapp } from './dapp.ts'
@@ -179,7 +180,7 @@ export class Ledger extends Resource {
   /** Authors whose head moved in the current transaction: written once, in #persist. */
   #headsMoved = new Set<Author>()
   #sincePrune = 0
-  #stmts!: ReturnType<Ledger['prepare']>
+  #stmts!: ReturnType<Ledger['statements']>
   /** Heads of other authors already named as parents by each local author. */
   #namedParents = new Map<string, Map<string, number>>()
 
@@ -293,7 +294,7 @@ export class Ledger extends Resource {
     }
     const db = openDb(this.#opts.file, { readonly: this.#opts.readonly ?? false })
     this.#db = db
-    this.#stmts = this.prepare(db)
+    this.#stmts = this.statements(db)
     for (const t of db.prepare('SELECT idx, name FROM types ORDER BY idx').all() as Array<{
       idx: number
       name: string
@@ -368,7 +369,7 @@ export class Ledger extends Resource {
     this.#db = null
   }
 
-  private prepare(db: Db) {
+  private statements(db: Db) {
     return {
       metaGet: db.prepare('SELECT value FROM meta WHERE key = ?'),
       metaPut: db.prepare(
@@ -464,7 +465,25 @@ export class Ledger extends Resource {
     return record
   }
 
-  #build(type: string, body: Uint8Array, signer: Signer): Omit<SignedRecord, 'sig'> {
+  /**
+   * Builds the unsigned next record of a key this node does not hold (an admin's, signing on
+   * their own machine), and reserves its sequence number for `ttlMs`. The caller signs the id
+   * and hands the signed record to `ingest`. One prepared record per key at a time: a second
+   * one at the same seq, if both were signed, would be a fork of that key.
+   */
+  prepare(type: string, body: Uint8Array, author: Uint8Array, ttlMs = 60_000): Omit<SignedRecord, 'sig'> {
+    const pending = this.#authors.get(toHex(author))?.reserved
+    if (pending) throw errors.LEDGER_BUSY(toHex(author), pending.seq)
+    const record = this.#build(type, body, { publicKey: author })
+    const timer = setTimeout(() => {
+      const a = this.#authors.get(toHex(author))
+      if (a?.reserved && equalBytes(a.reserved.id, record.id)) a.reserved = null
+    }, ttlMs)
+    timer.unref()
+    return record
+  }
+
+  #build(type: string, body: Uint8Array, signer: { publicKey: Uint8Array }): Omit<SignedRecord, 'sig'> {
     if (!this.#site)
       throw new RecordError(
         reject(Reason.NO_GENESIS, 'the ledger has no site yet: create or receive its genesis first'),
@@ -595,6 +614,10 @@ export class Ledger extends Resource {
       }
     })
     tx()
+    for (const { record } of accepted) {
+      const a = this.#authors.get(toHex(record.author))
+      if (a?.reserved && a.reserved.seq <= a.headSeq) a.reserved = null
+    }
     this.counters.ingested += report.accepted
     if (accepted.length > 0 && !this.#retrying) this.retryHeld()
     return report

@@ -1,4 +1,5 @@
 import { Command } from 'commander'
+import { builtinDapps } from '../../../dapps/index.ts'
 import { defaultConfig, loadConfigFile } from '../../config/load.ts'
 import { createLogger } from '../../log.ts'
 import { LatchkeyNode } from '../../node.ts'
@@ -13,7 +14,7 @@ export function runCommand(io: Io): Command {
         ? loadConfigFile(opts.config, { env: io.env })
         : defaultConfig({ env: io.env, cwd: io.cwd })
       const log = createLogger({ level: config.log.level })
-      const node = new LatchkeyNode({ config, log })
+      const node = new LatchkeyNode({ config, log, dapps: builtinDapps })
       const stopped = waitForStopSignal(node, config.shutdown.timeoutMs)
       try {
         await node.ready()

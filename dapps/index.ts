@@ -1,0 +1,10 @@
+/**
+ * The dapps a latchkey node runs, in load order (a dapp comes after the dapps it depends on).
+ * Each lives in its own folder and exports one `Dapp` (dapps/contract.ts).
+ *
+ * May import: dapps/contract.ts, other dapps' exported helpers, runtime/ledger types through the
+ * contract, devices types. Never runtime/node.ts, the mesh or the HTTP server.
+ */
+import type { Dapp } from './contract.ts'
+
+export const builtinDapps: readonly Dapp[] = []
