@@ -14,7 +14,7 @@ import { startPty } from './testing/pty.ts'
 
 const socat = hasTool('socat')
 
-async function until(what: string, check: () => boolean, ms = 3_000): Promise<void> {
+async function until(what: string, check: () => boolean, ms = 10_000): Promise<void> {
   const deadline = Date.now() + ms
   while (!check()) {
     if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`)
@@ -56,7 +56,7 @@ function watch(reader: BadgeReader) {
 
 describe.skipIf(!socat)('serial readers over a socat pty pair (real serialport)', () => {
   it('RDM6300: decodes frames cut into chunks after noise; unplug → down; replug → reconnects, next badge decoded', {
-    timeout: 10_000,
+    timeout: 30_000,
   }, async () => {
     const pty = await startPty(tmpDir())
     const reader = createReader({ type: 'rdm6300', path: pty.a, reconnect: { initialMs: 50, maxMs: 200 } })
@@ -121,7 +121,7 @@ describe.skipIf(!socat)('serial readers over a socat pty pair (real serialport)'
   })
 
   it('PN532: answers the init and polls as the card side; a silent chip goes down and recovers; unplug and replug', {
-    timeout: 10_000,
+    timeout: 30_000,
   }, async () => {
     const pty = await startPty(tmpDir())
     const reader = createReader({

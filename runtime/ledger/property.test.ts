@@ -316,7 +316,8 @@ describe('convergence', () => {
           expect(await ingestInBatches(order, sizes, tipVerification)).toEqual(ref)
         },
       ),
-      { numRuns: RUNS, seed: 0xfeed },
+      // Each run opens a fresh ledger: fewer runs than the byte-level properties, same seed.
+      { numRuns: 100, seed: 0xfeed },
     )
-  })
+  }, 60_000)
 })

@@ -12,7 +12,7 @@ import { createReader } from '../index.ts'
 import type { BadgeEvent, BadgeReader } from '../reader.ts'
 import { BADGE, wedgeKeys } from '../testing/fixtures.ts'
 
-async function until(check: () => boolean, ms = 3_000): Promise<void> {
+async function until(check: () => boolean, ms = 10_000): Promise<void> {
   const deadline = Date.now() + ms
   while (!check()) {
     if (Date.now() > deadline) throw new Error('timed out')

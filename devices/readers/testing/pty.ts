@@ -23,12 +23,12 @@ export interface PtyPair {
 }
 
 export interface PtyOptions {
-  /** Bound on waiting for socat to start or stop. Default 3000 ms. */
+  /** Bound on waiting for socat to start or stop. Default 10000 ms. */
   timeoutMs?: number
 }
 
 export async function startPty(dir: string, opts: PtyOptions = {}): Promise<PtyPair> {
-  const timeoutMs = opts.timeoutMs ?? 3000
+  const timeoutMs = opts.timeoutMs ?? 10_000
   const a = join(dir, 'a')
   const b = join(dir, 'b')
   let child: ChildProcess | null = null
