@@ -6,5 +6,7 @@
  * contract, devices types. Never runtime/node.ts, the mesh or the HTTP server.
  */
 import type { Dapp } from './contract.ts'
+import { credentials } from './credentials/index.ts'
+import { membership } from './membership/index.ts'
 
-export const builtinDapps: readonly Dapp[] = []
+export const builtinDapps: readonly Dapp[] = [membership, credentials]

@@ -95,7 +95,7 @@ describe('latchkey CLI', () => {
   })
 
   it('a command that arrives later says so instead of pretending', async () => {
-    const r = await runCli(['member', 'list'])
+    const r = await runCli(['device', 'list'])
     expect(r.code).toBe(1)
     expectOneSentence(r.stderr)
     expect(r.stderr).toContain('is not available in this build yet')

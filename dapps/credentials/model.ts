@@ -4,6 +4,9 @@
  *   credentials/badge/<credential id>  → Badge        (canonical ids: devices/readers/credential.ts)
  *   credentials/low24/<low-24-bit key> → string[]     (badge ids sharing those low 24 bits, for
  *                                                      Wiegand 26 reads; see lowBitsKey())
+ *   credentials/member/<memberId>      → string[]     (badge ids bound to the member, any status)
+ *   credentials/expect/<memberId>      → Expectation  (an admin armed enrolment at a reader)
+ * Badge values also carry `enrolledBy` and `reason` (BadgeEntry).
  */
 import { type Credential, lowBitsKey } from '../../devices/readers/credential.ts'
 import type { StateView } from '../contract.ts'
@@ -34,4 +37,32 @@ export function findBadge(state: StateView, credential: Pick<Credential, 'id' | 
     if (badge) return { found: true, badge }
   }
   return { found: false, reason: 'unknown' }
+}
+
+/** What the credentials dapp stores under badgeKey(): a Badge plus how it got there. */
+export interface BadgeEntry extends Badge {
+  /** The staff member who vouched for a badge enrolled at a reader; null for admin binds. */
+  enrolledBy: string | null
+  /** Why the badge was revoked (lost, stolen, returned…); null while active. */
+  reason: string | null
+}
+
+/** An admin armed enrolment: the next new badge a staff member presents at `reader` is the member's. */
+export interface Expectation {
+  member: string
+  /** A reader name, or null for any reader. */
+  reader: string | null
+  /** Admin key (hex) that armed it, and the HLC ms of that record. */
+  by: string
+  at: number
+}
+
+export const memberBadgesKey = (member: string) => `credentials/member/${member}`
+export const expectKey = (member: string) => `credentials/expect/${member}`
+
+/** Badges bound to a member (any status), in id order. */
+export function badgesOf(state: StateView, member: string): BadgeEntry[] {
+  return (state.get<string[]>(memberBadgesKey(member)) ?? [])
+    .map((id) => state.get<BadgeEntry>(badgeKey(id)))
+    .filter((b): b is BadgeEntry => !!b && b.member === member)
 }

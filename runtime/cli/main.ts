@@ -6,9 +6,11 @@
 import { Command, CommanderError } from 'commander'
 import { isLatchkeyError } from '../errors.ts'
 import { versionLine } from '../version.ts'
+import { badgeCommand } from './commands/badge.ts'
 import { doctorCommand } from './commands/doctor.ts'
 import { laterCommands } from './commands/later.ts'
 import { ledgerCommand } from './commands/ledger.ts'
+import { memberCommand } from './commands/member.ts'
 import { runCommand } from './commands/run.ts'
 import { safeStateCommand } from './commands/safe-state.ts'
 import { siteCommand } from './commands/site.ts'
@@ -27,6 +29,8 @@ export function buildProgram(io: Io): Command {
   program.addCommand(statusCommand(io))
   program.addCommand(doctorCommand(io))
   program.addCommand(siteCommand(io))
+  program.addCommand(memberCommand(io))
+  program.addCommand(badgeCommand(io))
   program.addCommand(ledgerCommand(io))
   program.addCommand(safeStateCommand(io))
   for (const cmd of laterCommands(io)) program.addCommand(cmd)
