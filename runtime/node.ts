@@ -6,6 +6,7 @@
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Dapp } from '../dapps/contract.ts'
+import type { Clock } from '../devices/clock.ts'
 import type { Config } from './config/load.ts'
 import { DappHost, ledgerDapp } from './dapps.ts'
 import { errors } from './errors.ts'
@@ -34,6 +35,8 @@ export interface NodeOptions {
   now?: () => number
   /** The dapps this node runs (their record types, queries and event handlers). */
   dapps?: readonly Dapp[]
+  /** Timers of dapps and devices (injectable so tests run on fake time). */
+  clock?: Clock
 }
 
 export interface NodeStatus {
@@ -62,6 +65,7 @@ export class LatchkeyNode extends Resource {
   hardware: Hardware | null = null
   dapps: DappHost | null = null
   readonly #dapps: readonly Dapp[]
+  readonly #clock: Clock | undefined
   #components: Component[] = []
   #started: Component[] = []
   #startedAt = 0
@@ -73,6 +77,7 @@ export class LatchkeyNode extends Resource {
     this.log = opts.log
     this.now = opts.now ?? Date.now
     this.#dapps = opts.dapps ?? []
+    this.#clock = opts.clock
     this.#lockFile = join(opts.config.node.dataDir, 'node.lock')
   }
 
@@ -89,7 +94,11 @@ export class LatchkeyNode extends Resource {
     log.info({ key: pair.id, created }, created ? 'created node key' : 'loaded node key')
 
     // Hardware first: outputs reach their safe state before anything else starts.
-    this.hardware = new Hardware({ config: config.hardware, log: log.child({ component: 'hardware' }) })
+    this.hardware = new Hardware({
+      config: config.hardware,
+      log: log.child({ component: 'hardware' }),
+      ...(this.#clock ? { clock: this.#clock } : {}),
+    })
     this.hardware.events.on('badge', (b: { reader: string; credential: { id: string }; at: number }) =>
       log.info({ reader: b.reader, credential: b.credential.id }, 'badge read'),
     )
@@ -113,6 +122,7 @@ export class LatchkeyNode extends Resource {
       hardware: this.hardware,
       key: () => this.key,
       log: log.child({ component: 'dapps' }),
+      ...(this.#clock ? { clock: this.#clock } : {}),
     })
     this.#components.push(this.dapps)
     if (config.mqtt.broker.enabled) {
