@@ -5,8 +5,11 @@
  * May import: dapps/contract.ts, other dapps' exported helpers, runtime/ledger types through the
  * contract, devices types. Never runtime/node.ts, the mesh or the HTTP server.
  */
+
+import { certifications } from './certifications/index.ts'
 import type { Dapp } from './contract.ts'
 import { credentials } from './credentials/index.ts'
+import { governance } from './governance/index.ts'
 import { membership } from './membership/index.ts'
 
-export const builtinDapps: readonly Dapp[] = [membership, credentials]
+export const builtinDapps: readonly Dapp[] = [membership, credentials, certifications, governance]

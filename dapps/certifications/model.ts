@@ -1,7 +1,9 @@
 /**
  * Certification state, as other dapps read it. State keys (written only by the certifications
  * dapp):
- *   certifications/cert/<memberId>/<tool> → Certification
+ *   certifications/cert/<memberId>/<tool> → Certification   (present while in force)
+ * The dapp's own bookkeeping (grants not cancelled, revocation tombstones) lives under
+ * `certifications/grant/…` and `certifications/revoke/…` (state.ts); read only `cert/…`.
  * A tool is a tool id (`laser-1`) or a tool class (`class:laser`); holding the class certifies
  * for every tool of that class.
  */
@@ -10,7 +12,7 @@ import type { StateView } from '../contract.ts'
 export interface Certification {
   member: string
   tool: string
-  /** The member (trainer) who signed it off. */
+  /** The member (trainer) who signed it off, or `key:<hex>` for an admin granting on its own authority. */
   grantedBy: string
   /** HLC ms of the grant record. */
   grantedAt: number
@@ -18,6 +20,10 @@ export interface Certification {
   expires: string | null
   /** May train and grant this certification to others. */
   trainer: boolean
+  /** Id (hex) of the grant record in force. */
+  grant?: string
+  /** Key (hex) that signed that grant: an admin key, or the board where the trainer signed off. */
+  signer?: string
 }
 
 export const certKey = (member: string, tool: string) => `certifications/cert/${member}/${tool}`

@@ -7,6 +7,7 @@ import { Command, CommanderError } from 'commander'
 import { isLatchkeyError } from '../errors.ts'
 import { versionLine } from '../version.ts'
 import { badgeCommand } from './commands/badge.ts'
+import { certCommand } from './commands/cert.ts'
 import { doctorCommand } from './commands/doctor.ts'
 import { laterCommands } from './commands/later.ts'
 import { ledgerCommand } from './commands/ledger.ts'
@@ -31,6 +32,7 @@ export function buildProgram(io: Io): Command {
   program.addCommand(siteCommand(io))
   program.addCommand(memberCommand(io))
   program.addCommand(badgeCommand(io))
+  program.addCommand(certCommand(io))
   program.addCommand(ledgerCommand(io))
   program.addCommand(safeStateCommand(io))
   for (const cmd of laterCommands(io)) program.addCommand(cmd)

@@ -8,7 +8,6 @@ import type { Io } from '../io.ts'
 
 const later: ReadonlyArray<[name: string, description: string, arrives: string]> = [
   ['device', 'enrol, list and revoke boards', 'the mesh'],
-  ['cert', 'grant, revoke and export certifications', 'the certifications dapp'],
   ['demo', 'run a self-contained demo site with simulated doors and tools', 'the dapps'],
 ]
 

@@ -1,0 +1,227 @@
+/**
+ * `latchkey cert`: grant, revoke and list certifications; export a member's certifications as a
+ * signed credential and verify one offline. Writes are signed with an admin key on this machine
+ * (through the running node, or straight into the ledger file when no node runs); reads open the
+ * ledger read-only.
+ */
+import { existsSync, readFileSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { Command } from 'commander'
+import { isDay, MEMBER_ID, TOOL_ID } from '../../../dapps/certifications/body.ts'
+import { exportCredential, verifyCredential } from '../../../dapps/certifications/credential.ts'
+import { certErrors } from '../../../dapps/certifications/errors.ts'
+import { allCerts, certifications, knownRevocations } from '../../../dapps/certifications/index.ts'
+import type { Certification } from '../../../dapps/certifications/model.ts'
+import { membership } from '../../../dapps/membership/index.ts'
+import { ledgerFile, nodeKeyFile } from '../../../provisioning/site.ts'
+import type { Config } from '../../config/load.ts'
+import { ledgerDapp } from '../../dapps.ts'
+import { errors } from '../../errors.ts'
+import { readKeyFile } from '../../keys.ts'
+import { Ledger } from '../../ledger/ledger.ts'
+import { createLogger } from '../../log.ts'
+import { configFrom, configOption } from '../common.ts'
+import type { Io } from '../io.ts'
+import { writeRecord } from '../ledger-client.ts'
+
+async function openReadonly(config: Config): Promise<Ledger> {
+  const file = ledgerFile(config)
+  if (!existsSync(file)) throw errors.NO_SITE(config.node.dataDir)
+  const ledger = new Ledger({
+    file,
+    log: createLogger({ level: 'warn' }),
+    readonly: true,
+    dapps: [membership, certifications].map(ledgerDapp),
+  })
+  await ledger.ready()
+  if (!ledger.site) {
+    await ledger.close()
+    throw errors.NO_SITE(config.node.dataDir)
+  }
+  return ledger
+}
+
+async function withLedger<T>(config: Config, use: (l: Ledger) => T | Promise<T>): Promise<T> {
+  const ledger = await openReadonly(config)
+  try {
+    return await use(ledger)
+  } finally {
+    await ledger.close()
+  }
+}
+
+const adminKeyFile = (config: Config, file: string | undefined) =>
+  file ?? join(config.node.dataDir, 'keys', 'admin.key')
+
+function checkIds(member: string, tool: string): void {
+  if (!MEMBER_ID.test(member))
+    throw errors.CLI_USAGE(`member "${member}" is not a member id ([a-z0-9][a-z0-9._-]{0,63})`)
+  if (!TOOL_ID.test(tool)) throw errors.CLI_USAGE(`tool "${tool}" is not a tool id or class:<name>`)
+}
+
+function checkMember(member: string | undefined, flag: string): void {
+  if (member !== undefined && !MEMBER_ID.test(member))
+    throw errors.CLI_USAGE(`${flag} "${member}" is not a member id ([a-z0-9][a-z0-9._-]{0,63})`)
+}
+
+async function write(io: Io, config: Config, keyFile: string, type: string, body: unknown, done: string) {
+  const key = readKeyFile(keyFile)
+  const w = await writeRecord(config, key, type, body)
+  if (w.rejection) throw certErrors.REJECTED(type, w.rejection.code, w.rejection.detail)
+  io.out(`${done} (record ${w.id}, via ${w.via})\n`)
+}
+
+interface WriteOpts {
+  config?: string
+  adminKey?: string
+  trainer?: string
+}
+
+export function certCommand(io: Io): Command {
+  const cmd = new Command('cert').description('grant, revoke and export certifications')
+  const adminKeyOption = [
+    '--admin-key <file>',
+    'admin key that signs (default: <dataDir>/keys/admin.key)',
+  ] as const
+
+  cmd
+    .command('grant')
+    .description('certify a member for a tool or tool class (class:<name>)')
+    .argument('<member>', 'member id')
+    .argument('<tool>', 'tool id, or class:<name> for every tool of a class')
+    .option('--trainer <member>', 'the trainer who signed the member off')
+    .option('--expires <YYYY-MM-DD>', 'last valid day')
+    .option('--can-train', 'the member may train and sign off others (admin keys only)')
+    .option(...configOption)
+    .option(...adminKeyOption)
+    .action(
+      async (member: string, tool: string, opts: WriteOpts & { expires?: string; canTrain?: boolean }) => {
+        checkIds(member, tool)
+        checkMember(opts.trainer, '--trainer')
+        if (opts.expires !== undefined && !isDay(opts.expires))
+          throw errors.CLI_USAGE(`--expires must be a date YYYY-MM-DD, not "${opts.expires}"`)
+        const config = configFrom(io, opts.config)
+        // Name every revocation this node knows of: the grant overrides exactly those (README).
+        const after = await withLedger(config, (l) => knownRevocations(l.view, member, tool))
+        const body = {
+          member,
+          tool,
+          trainer: opts.trainer ?? null,
+          canTrain: opts.canTrain === true,
+          expires: opts.expires ?? null,
+          after,
+        }
+        await write(
+          io,
+          config,
+          adminKeyFile(config, opts.adminKey),
+          'certifications.grant',
+          body,
+          `granted ${tool} to ${member}`,
+        )
+      },
+    )
+
+  cmd
+    .command('revoke')
+    .description("withdraw a member's certification (it also cancels grants made concurrently elsewhere)")
+    .argument('<member>', 'member id')
+    .argument('<tool>', 'tool id or class:<name>')
+    .requiredOption('--reason <text>', 'why, 1–256 characters')
+    .option('--trainer <member>', 'the trainer revoking, when not on behalf of the admins')
+    .option(...configOption)
+    .option(...adminKeyOption)
+    .action(async (member: string, tool: string, opts: WriteOpts & { reason: string }) => {
+      checkIds(member, tool)
+      checkMember(opts.trainer, '--trainer')
+      if (opts.reason.length < 1 || opts.reason.length > 256)
+        throw errors.CLI_USAGE('--reason must be 1–256 characters')
+      const config = configFrom(io, opts.config)
+      const body = { member, tool, reason: opts.reason, trainer: opts.trainer ?? null }
+      await write(
+        io,
+        config,
+        adminKeyFile(config, opts.adminKey),
+        'certifications.revoke',
+        body,
+        `revoked ${tool} from ${member}`,
+      )
+    })
+
+  cmd
+    .command('list')
+    .description('list certifications in force (expired ones are marked)')
+    .option('--member <member>', 'only this member')
+    .option('--tool <tool>', 'only this tool id or class:<name>')
+    .option('--json', 'one JSON object per line')
+    .option(...configOption)
+    .action(async (opts: { member?: string; tool?: string; json?: boolean; config?: string }) => {
+      checkMember(opts.member, '--member')
+      if (opts.tool !== undefined && !TOOL_ID.test(opts.tool))
+        throw errors.CLI_USAGE(`--tool "${opts.tool}" is not a tool id or class:<name>`)
+      const certs = await withLedger(configFrom(io, opts.config), (l) =>
+        allCerts(l.view).filter(
+          (c) => (!opts.member || c.member === opts.member) && (!opts.tool || c.tool === opts.tool),
+        ),
+      )
+      const today = new Date().toISOString().slice(0, 10)
+      for (const c of certs) {
+        const expired = c.expires !== null && c.expires < today
+        if (opts.json) io.out(`${JSON.stringify({ ...c, expired })}\n`)
+        else io.out(`${line(c)}${expired ? '  EXPIRED' : ''}\n`)
+      }
+      if (!opts.json && certs.length === 0) io.out('no certifications\n')
+    })
+
+  cmd
+    .command('export')
+    .description("write a member's certifications as a signed credential anyone can verify offline")
+    .argument('<member>', 'member id')
+    .requiredOption('-o, --out <file>', 'the credential file to write')
+    .option('--key <file>', 'sign with this key file (default: the node key)')
+    .option(...configOption)
+    .action(async (member: string, opts: { out: string; key?: string; config?: string }) => {
+      checkMember(member, 'member')
+      const config = configFrom(io, opts.config)
+      const signer = readKeyFile(opts.key ?? nodeKeyFile(config))
+      const doc = await withLedger(config, (l) => exportCredential(l, member, signer))
+      writeFileSync(opts.out, doc, { mode: 0o644 })
+      io.out(`exported the certifications of ${member} to ${opts.out}, signed by ${signer.id}\n`)
+    })
+
+  cmd
+    .command('verify')
+    .description('verify a credential offline: signature, site and the enrolment of its signing key')
+    .argument('<file>', 'credential file')
+    .option('--site <id>', 'require this site id (hex); without it, any genuine site is accepted')
+    .option('--json', 'print the result as JSON')
+    .action((file: string, opts: { site?: string; json?: boolean }) => {
+      if (!existsSync(file)) throw errors.CLI_USAGE(`credential file ${file} does not exist`)
+      if (opts.site !== undefined && !/^[0-9a-f]{64}$/.test(opts.site))
+        throw errors.CLI_USAGE('--site must be a site id: 64 lower-case hex digits')
+      const v = verifyCredential(new Uint8Array(readFileSync(file)), opts.site ? { site: opts.site } : {})
+      if (opts.json) io.out(`${JSON.stringify(v)}\n`)
+      if (!v.ok) throw certErrors.CREDENTIAL_INVALID(file, v.code, v.detail)
+      if (opts.json) return
+      const c = v.credential
+      io.out(
+        [
+          `ok: credential of ${c.member}${c.name ? ` (${c.name})` : ''}, site ${c.site}${opts.site ? '' : ' (not pinned: pass --site to require it)'}`,
+          `issued ${new Date(c.issuedAt).toISOString()}, signed by ${v.signerRole} key ${c.signer}`,
+          ...c.certs.map((x) => `  ${line(x)}`),
+          '',
+        ].join('\n'),
+      )
+    })
+  return cmd
+}
+
+function line(c: Certification): string {
+  return [
+    c.member.padEnd(16),
+    c.tool.padEnd(20),
+    c.trainer ? 'trainer' : '       ',
+    `by ${c.grantedBy.startsWith('key:') ? `admin ${c.grantedBy.slice(4, 20)}…` : c.grantedBy}`,
+    c.expires ? `until ${c.expires}` : 'no expiry',
+  ].join('  ')
+}
