@@ -9,7 +9,21 @@
 import { certifications } from './certifications/index.ts'
 import type { Dapp } from './contract.ts'
 import { credentials } from './credentials/index.ts'
+import { doorAccess } from './door-access/index.ts'
 import { governance } from './governance/index.ts'
+import { machineLockout } from './machine-lockout/index.ts'
 import { membership } from './membership/index.ts'
 
-export const builtinDapps: readonly Dapp[] = [membership, credentials, certifications, governance]
+/**
+ * Every dapp with its record types. door-access and machine-lockout appear here with no doors
+ * or tools (enough to judge their records); a node builds them from its config
+ * (runtime/dapp-list.ts).
+ */
+export const builtinDapps: readonly Dapp[] = [
+  membership,
+  credentials,
+  certifications,
+  governance,
+  doorAccess,
+  machineLockout,
+]

@@ -118,6 +118,7 @@ function checkDevices(config: Config, where: (path: readonly PropertyKey[]) => s
       seen.add(d.name)
     })
   }
+  checkWiring(config, where)
   config.hardware.readers = config.hardware.readers.map((raw, i) => {
     try {
       return validateReaderConfig(raw) as unknown as (typeof config.hardware.readers)[number]
@@ -128,6 +129,52 @@ function checkDevices(config: Config, where: (path: readonly PropertyKey[]) => s
         (err as Error).message,
       )
     }
+  })
+}
+
+/** Doors and tools name hardware: each name must exist, with the right kind. */
+function checkWiring(config: Config, where: (path: readonly PropertyKey[]) => string): void {
+  const outputs = new Map(config.hardware.outputs.map((o) => [o.name, o.kind]))
+  const inputs = new Map(config.hardware.inputs.map((i) => [i.name, i.kind]))
+  const readers = new Set(
+    config.hardware.readers.map((r) =>
+      String((r as { name?: unknown }).name ?? (r as { type: string }).type),
+    ),
+  )
+  const need = (
+    section: 'doors' | 'tools',
+    i: number,
+    key: string,
+    name: string | undefined,
+    kinds: Map<string, string> | Set<string>,
+    kind?: string,
+  ) => {
+    if (name === undefined) return
+    const have = kinds instanceof Set ? (kinds.has(name) ? 'reader' : undefined) : kinds.get(name)
+    if (have === undefined || (kind && have !== kind)) {
+      const what = kind
+        ? `a hardware ${kinds === inputs ? 'input' : 'output'} of kind ${kind}`
+        : 'a hardware.readers entry'
+      throw errors.CONFIG_INVALID(
+        where([section, i, key]),
+        `${section}[${i}].${key}`,
+        `"${name}" must name ${what}`,
+      )
+    }
+  }
+  config.doors.forEach((d, i) => {
+    need('doors', i, 'reader', d.reader, readers)
+    need('doors', i, 'lock', d.lock, outputs, 'lock')
+    need('doors', i, 'contact', d.contact, inputs, 'door-contact')
+    need('doors', i, 'exit', d.exit, inputs, 'exit-button')
+  })
+  config.tools.forEach((t, i) => {
+    need('tools', i, 'reader', t.reader, readers)
+    need('tools', i, 'relay', t.relay, outputs, 'relay')
+    need('tools', i, 'led', t.led, outputs, 'led')
+    need('tools', i, 'buzzer', t.buzzer, outputs, 'buzzer')
+    need('tools', i, 'currentSense', t.currentSense, inputs, 'current-sense')
+    need('tools', i, 'estop', t.estop, inputs, 'estop')
   })
 }
 

@@ -4,6 +4,7 @@
  * hardware, embedded broker and HTTP on loopback, data under ./var.
  */
 import { z } from 'zod'
+import { isTimeZone } from '../../dapps/door-access/local-time.ts'
 
 const port = z.number().int().min(0).max(65535)
 const host = z.string().min(1)
@@ -46,6 +47,40 @@ const inputSchema = z.strictObject({
   heldOpenMs: z.number().int().min(1000).max(3_600_000).default(30_000),
 })
 
+const doorSchema = z.strictObject({
+  name: deviceName,
+  /** The badge reader at this door (a hardware.readers entry's name, or its type when unnamed). */
+  reader: z.string().min(1),
+  /** The lock output (its pulseMs is the unlock time). */
+  lock: deviceName,
+  contact: deviceName.optional(),
+  exit: deviceName.optional(),
+})
+
+const toolSchema = z.strictObject({
+  name: deviceName,
+  toolClass: deviceName.optional(),
+  reader: z.string().min(1),
+  relay: deviceName,
+  led: deviceName.optional(),
+  buzzer: deviceName.optional(),
+  currentSense: deviceName.optional(),
+  estop: deviceName.optional(),
+  idleMs: z
+    .number()
+    .int()
+    .min(1000)
+    .default(15 * 60_000),
+  maxSessionMs: z
+    .number()
+    .int()
+    .min(1000)
+    .default(4 * 3600_000),
+  warnMs: z.number().int().min(0).default(60_000),
+})
+
+export type DoorConfig = z.output<typeof doorSchema>
+export type ToolConfig = z.output<typeof toolSchema>
 export type OutputConfig = z.output<typeof outputSchema>
 export type InputConfig = z.output<typeof inputSchema>
 
@@ -110,6 +145,21 @@ export const configSchema = z.strictObject({
       readers: z.array(z.looseObject({ type: z.string() })).default([]),
     })
     .prefault({}),
+  site: z
+    .strictObject({
+      /** IANA time zone for schedules, holidays and expiry dates, e.g. Europe/Berlin. */
+      timeZone: z
+        .string()
+        .refine((tz) => isTimeZone(tz), 'must be an IANA time zone such as Europe/Berlin')
+        .default('UTC'),
+      /** Offline grace period when governance sets none. */
+      offlineGraceMs: z.number().int().min(0).optional(),
+    })
+    .prefault({}),
+  /** Doors this board controls: reader → decision → lock. */
+  doors: z.array(doorSchema).default([]),
+  /** Tools this board locks out: reader → decision → relay. */
+  tools: z.array(toolSchema).default([]),
   shutdown: z
     .strictObject({
       /** Longest time a graceful stop may take before the process exits anyway. */

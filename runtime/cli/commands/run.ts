@@ -1,6 +1,6 @@
 import { Command } from 'commander'
-import { builtinDapps } from '../../../dapps/index.ts'
 import { defaultConfig, loadConfigFile } from '../../config/load.ts'
+import { dappsFor } from '../../dapp-list.ts'
 import { createLogger } from '../../log.ts'
 import { LatchkeyNode } from '../../node.ts'
 import type { Io } from '../io.ts'
@@ -14,7 +14,7 @@ export function runCommand(io: Io): Command {
         ? loadConfigFile(opts.config, { env: io.env })
         : defaultConfig({ env: io.env, cwd: io.cwd })
       const log = createLogger({ level: config.log.level })
-      const node = new LatchkeyNode({ config, log, dapps: builtinDapps })
+      const node = new LatchkeyNode({ config, log, dapps: dappsFor(config) })
       const stopped = waitForStopSignal(node, config.shutdown.timeoutMs)
       try {
         await node.ready()

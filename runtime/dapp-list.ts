@@ -1,0 +1,30 @@
+/**
+ * The dapps a node runs, built from its config: the builtin dapps, with door-access and
+ * machine-lockout given this board's doors and tools.
+ */
+import type { Dapp } from '../dapps/contract.ts'
+import { createDoorAccess } from '../dapps/door-access/index.ts'
+import { builtinDapps } from '../dapps/index.ts'
+import { createMachineLockout } from '../dapps/machine-lockout/index.ts'
+import type { Config } from './config/load.ts'
+
+/**
+ * `syncedAt`: when this board last completed a sync with the site (the mesh supplies it); null
+ * means standalone, which counts as always in sync.
+ */
+export function dappsFor(config: Config, syncedAt: () => number | null = () => null): Dapp[] {
+  const pulse = new Map(config.hardware.outputs.map((o) => [o.name, o.pulseMs]))
+  const common = {
+    timeZone: config.site.timeZone,
+    syncedAt,
+    ...(config.site.offlineGraceMs !== undefined ? { graceMs: config.site.offlineGraceMs } : {}),
+  }
+  return [
+    ...builtinDapps.filter((d) => d.name !== 'door-access' && d.name !== 'machine-lockout'),
+    createDoorAccess({
+      ...common,
+      doors: config.doors.map((d) => ({ ...d, pulseMs: pulse.get(d.lock) ?? 5000 })),
+    }),
+    createMachineLockout({ ...common, tools: config.tools.map((t) => ({ ...t })) }),
+  ]
+}
