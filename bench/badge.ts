@@ -1,10 +1,10 @@
 /**
  * Badge benchmark: `npm run bench -- badge [--records N] [--members M]`. Prints one JSON line.
  *
- * - decide_p99_ms: a decoded frame (credential) to the output change on sim GPIO, deciding from
- *   the in-memory state of a ledger holding M members' badges among N records. The decision here
- *   is the lookup the door path makes (badge → member → unlock); the door-access dapp's rules
- *   (groups, schedules) will sit in the same place.
+ * - decide_p99_ms: a decoded frame (credential) to the output change on sim GPIO: door-access's
+ *   `decide` (door → badge → member → policy → groups → schedule, in the site's time zone) over
+ *   the in-memory state of a ledger holding M members (membership + credentials dapps) among N
+ *   records, then the lock pulse. No disk, no network on this path.
  * - pty_frame_to_unlock_p99_ms: an RDM6300 frame written into a socat pseudo-terminal at 9600
  *   baud pacing (one byte every 1.04 ms), read by the real serialport driver: from the last byte
  *   written to the output change.
@@ -14,12 +14,16 @@ import { type ChildProcess, spawn } from 'node:child_process'
 import { closeSync, existsSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { credentials } from '../dapps/credentials/index.ts'
+import { doorAccess, decide as doorDecide } from '../dapps/door-access/index.ts'
+import { membership } from '../dapps/membership/index.ts'
 import { SimGpio } from '../devices/gpio/index.ts'
 import { Lock } from '../devices/outputs/index.ts'
 import { type Credential, createReader, emCredential } from '../devices/readers/index.ts'
 import { emFrame } from '../devices/readers/testing/fixtures.ts'
+import { ledgerDapp } from '../runtime/dapps.ts'
 import type { Ledger } from '../runtime/ledger/ledger.ts'
-import { DEVICE, openTestLedger, provision, silentLogger } from '../runtime/ledger/testing/fixtures.ts'
+import { ADMIN, DEVICE, openTestLedger, provision, silentLogger } from '../runtime/ledger/testing/fixtures.ts'
 
 function arg(args: string[], name: string, dflt: number): number {
   const i = args.indexOf(`--${name}`)
@@ -35,25 +39,63 @@ const round = (x: number) => Math.round(x * 1000) / 1000
 /** Card numbers of the enrolled members: deterministic, spread over 32 bits. */
 const memberCard = (i: number) => (i * 2654435761) >>> 0
 
+const TZ = 'Europe/Berlin'
+
 async function buildLedger(dir: string, records: number, members: number): Promise<Ledger> {
-  const ledger = await openTestLedger({ dir, name: 'badge' })
+  const ledger = await openTestLedger({
+    dir,
+    name: 'badge',
+    dapps: [membership, credentials, doorAccess].map(ledgerDapp),
+  })
   await provision(ledger)
-  const pad = new Uint8Array(180).fill(3)
-  let i = 0
-  const worker = async () => {
-    while (i < records - 2) {
-      const n = i++
-      if (n < members) await ledger.append('test.put', { k: `badge:em:${memberCard(n)}`, v: n + 1 }, DEVICE)
-      else await ledger.append('test.event', { n, pad }, DEVICE)
-    }
+  const must = async (type: string, body: unknown, key: typeof ADMIN) => {
+    const r = await ledger.append(type, body, key)
+    if (r.rejection) throw new Error(`${type} rejected: ${r.rejection.detail}`)
   }
-  await Promise.all(Array.from({ length: 256 }, worker))
+  await must('door-access.door', { door: 'front', groups: ['members'], schedule: null }, ADMIN)
+  // Members, then their badges (admin-signed), then access events (board-signed) up to N records.
+  const phase = async (count: number, append: (n: number) => Promise<unknown>) => {
+    let next = 0
+    const worker = async () => {
+      while (next < count) await append(next++)
+    }
+    await Promise.all(Array.from({ length: 256 }, worker))
+  }
+  const member = (m: number) => ({
+    id: `m${m}`,
+    name: `Member ${m}`,
+    contact: null,
+    status: 'active',
+    expires: null,
+    groups: ['members'],
+    staff: false,
+  })
+  await phase(members, (m) => must('membership.put', member(m), ADMIN))
+  await phase(members, (m) =>
+    must('credentials.bind', { badge: `em:${memberCard(m)}`, member: `m${m}` }, ADMIN),
+  )
+  const at = Date.parse('2026-01-01T00:00:00Z')
+  await phase(Math.max(0, records - ledger.count), (n) =>
+    ledger.append(
+      'door-access.event',
+      {
+        door: 'front',
+        credential: `em:${memberCard(n % members)}`,
+        member: `m${n % members}`,
+        decision: 'granted',
+        reason: 'allowed',
+        at: at + n,
+      },
+      DEVICE,
+    ),
+  )
   return ledger
 }
 
-/** The door decision: badge → member → unlock. Reads memory only. */
+/** The door decision (dapps/door-access decide): reads memory only. */
 function decide(ledger: Ledger, credential: Credential): boolean {
-  return ledger.state.get<number>(`test/badge:${credential.id}`) !== undefined
+  return doorDecide(ledger.state, { door: 'front', credential, now: Date.now(), tz: TZ, offline: false })
+    .granted
 }
 
 function startSocat(dir: string): Promise<{ a: string; b: string; child: ChildProcess }> {
