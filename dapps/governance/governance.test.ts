@@ -238,7 +238,12 @@ describe('governance', () => {
     const b = await open(new HybridClock({ now: () => t.now }))
     b.ingest([...a.records()].map(wireBytes))
     t.now += 10
-    await a.append('site.revoke', { key: ADMIN3.publicKey, cut: 0, reason: 'key lost' }, ADMIN)
+    // With quorum 2, removing an admin needs an approved proposal before the site.revoke merges.
+    await rec(a, PROPOSE, { id: 'rm3', change: { kind: 'remove-admin', key: ADMIN3.publicKey } }, ADMIN)
+    await rec(a, APPROVE, { proposal: 'rm3' }, ADMIN2)
+    expect(
+      (await rec(a, 'site.revoke', { key: ADMIN3.publicKey, cut: 0, reason: 'key lost' }, ADMIN)).code,
+    ).toBeNull()
     t.now += 10
     const late = await rec(b, APPROVE, { proposal: 'grace' }, ADMIN3)
     expect(late.code).toBeNull()
@@ -251,5 +256,50 @@ describe('governance', () => {
       expect(proposal(l, 'grace')?.status).toBe('pending')
       expect(getPolicy(l.view).gracePeriodMs).toBe(DEFAULT_POLICY.gracePeriodMs)
     }
+  })
+})
+
+describe('governance gates admin enrolment and revocation in the site dapp', () => {
+  it('with quorum 2, one admin alone can neither enrol nor revoke an admin; an approved proposal can', async () => {
+    const l = await twoOfThree()
+    const newcomer = testKey(9)
+    // Alone: refused by the site dapp, kept in the ledger with the reason.
+    const alone = await rec(
+      l,
+      'site.enrol',
+      { key: newcomer.publicKey, role: 'admin', name: 'newcomer' },
+      ADMIN,
+    )
+    expect(alone.code).toBe('site.NOT_APPROVED')
+    expect(l.roleOf(newcomer.id)).toBeNull()
+    const revokeAlone = await rec(l, 'site.revoke', { key: ADMIN3.publicKey, cut: 0, reason: 'coup' }, ADMIN)
+    expect(revokeAlone.code).toBe('site.NOT_APPROVED')
+    expect(l.roleOf(ADMIN3.id)).toBe('admin')
+    // Devices are not gated: enrolling a board needs one admin.
+    expect(
+      (await rec(l, 'site.enrol', { key: testKey(10).publicKey, role: 'device', name: 'door-9' }, ADMIN))
+        .code,
+    ).toBeNull()
+    // Proposed and approved by a second admin: the enrolment now merges.
+    expect(
+      (
+        await rec(
+          l,
+          PROPOSE,
+          { id: 'add-newcomer', change: { kind: 'add-admin', key: newcomer.publicKey, name: 'newcomer' } },
+          ADMIN,
+        )
+      ).code,
+    ).toBeNull()
+    expect((await rec(l, APPROVE, { proposal: 'add-newcomer' }, ADMIN2)).code).toBeNull()
+    expect(
+      (await rec(l, 'site.enrol', { key: newcomer.publicKey, role: 'admin', name: 'newcomer' }, ADMIN)).code,
+    ).toBeNull()
+    expect(l.roleOf(newcomer.id)).toBe('admin')
+    // The same holds after a rebuild: the authority pass folds the governance records too.
+    const hash = l.stateHash
+    l.rebuild()
+    expect(l.stateHash).toBe(hash)
+    expect(l.roleOf(newcomer.id)).toBe('admin')
   })
 })

@@ -136,7 +136,15 @@ export interface VerifyProblem {
   problem: string
 }
 
-const AUTHORITY_TYPES: ReadonlySet<string> = new Set(SITE_TYPES)
+/**
+ * Records that change who may do what: folded first, on their own, by the authority pass.
+ * Governance approvals belong here because they decide whether an admin may be added or removed.
+ */
+const AUTHORITY_TYPES: ReadonlySet<string> = new Set([
+  ...SITE_TYPES,
+  'governance.propose',
+  'governance.approve',
+])
 const REJECTED_PREFIX = 'ledger/rejected/'
 const before = (a: OrderKey, b: OrderKey) => compareOrder(a, b) < 0
 const HORIZON_ID = new Uint8Array(32)
@@ -1060,7 +1068,7 @@ export class Ledger extends Resource {
   #authorityPass(): Map<string, CutInfo> {
     const scratch = new State()
     const rows: Row[] = []
-    for (const type of SITE_TYPES) {
+    for (const type of AUTHORITY_TYPES) {
       const idx = this.#types.get(type)
       if (idx !== undefined) rows.push(...(this.#stmts.byType.all(idx) as Row[]))
     }
@@ -1070,8 +1078,8 @@ export class Ledger extends Resource {
       const cut = scratch.get<CutInfo>(cutStateKey(r.authorHex))
       if (cut && r.seq > cut.cut) continue
       if (r.role === 'none') continue
-      const handlers = this.registry.owner(r.type)!.handlers
-      if (handlers.validate(r, scratch)) continue
+      const handlers = this.registry.owner(r.type)?.handlers
+      if (!handlers || handlers.validate(r, scratch)) continue
       handlers.reduce(r, scratch)
     }
     scratch.takeJournal()

@@ -133,6 +133,10 @@ export function siteDapp(getSite: () => Uint8Array | null): LedgerDapp {
               'site.KEY_REVOKED',
               `key ${hex.slice(0, 16)}… was revoked and cannot be enrolled again`,
             )
+          if (b.role === 'admin') {
+            const unapproved = needsApproval(state, hex, 'add')
+            if (unapproved) return unapproved
+          }
           if (state.has(keyStateKey(hex)))
             return reject('site.ALREADY_ENROLLED', `key ${hex.slice(0, 16)}… is already enrolled`)
           return null
@@ -159,6 +163,10 @@ export function siteDapp(getSite: () => Uint8Array | null): LedgerDapp {
           if (admin) return admin
           if (!state.has(keyStateKey(toHex(b.key))))
             return reject('site.UNKNOWN_KEY', 'cannot revoke a key that is not enrolled')
+          if (state.get<KeyInfo>(keyStateKey(toHex(b.key)))?.role === 'admin') {
+            const unapproved = needsApproval(state, toHex(b.key), 'remove')
+            if (unapproved) return unapproved
+          }
           return null
         },
         reduce: (r, state) => putCut(state, toHex(r.body.key), r.body.cut, `revoked: ${r.body.reason}`),
@@ -179,6 +187,21 @@ export function siteDapp(getSite: () => Uint8Array | null): LedgerDapp {
       })
     },
   }
+}
+
+/**
+ * Adding or removing an admin needs the governance quorum when the site set one above 1: an
+ * approved governance proposal for exactly this key and action (dapps/governance; read here by
+ * its state keys so the ledger core imports no dapp).
+ */
+function needsApproval(state: StateView, hex: string, action: 'add' | 'remove'): Rejection | null {
+  const quorum = state.get<{ quorum?: number }>('governance/policy')?.quorum ?? 1
+  if (quorum <= 1) return null
+  if (state.get<{ action?: string }>(`governance/admins-approved/${hex}`)?.action === action) return null
+  return reject(
+    'site.NOT_APPROVED',
+    `${action === 'add' ? 'enrolling' : 'revoking'} an admin needs an approved governance proposal (quorum ${quorum})`,
+  )
 }
 
 function putCut(
