@@ -79,6 +79,9 @@ export const SCHEMA_VERSION = migrations.length
 export function openDb(file: string, opts: { readonly?: boolean } = {}): Db {
   const db = new Database(file, { readonly: opts.readonly ?? false, fileMustExist: opts.readonly ?? false })
   if (!opts.readonly) {
+    // 8 KiB pages: ~5 bytes less per record than 4 KiB (fewer page headers and part-filled
+    // pages). Takes effect only when the file is created; an existing ledger keeps its size.
+    db.pragma('page_size = 8192')
     db.pragma('journal_mode = WAL')
     db.pragma('synchronous = FULL')
   }
