@@ -50,6 +50,7 @@ import {
 import { type CutInfo, cutStateKey, type KeyInfo, keyStateKey, SITE_TYPES, siteDapp } from './site-dapp.ts'
 import { State, type StateView } from './state.ts'
 import { type Db, openDb } from './store.ts'
+import { VerifyPool } from './verify-pool.ts'
 
 export interface LedgerOptions {
   /** SQLite file; ':memory:' for tests that need no durability. */
@@ -1261,59 +1262,84 @@ export class Ledger extends Resource {
   }
 
   /**
-   * Re-checks every hash link and every signature (signatures on the thread pool). Returns
-   * the first problem in (author, seq) order, or null.
+   * Re-checks every hash link and every signature; signatures are verified in batches on worker
+   * threads (one per core). Returns the first problem in (author, seq) order, or null.
    */
   async verifyAll(
     onProgress?: (checked: number) => void,
   ): Promise<{ checked: number; problem: VerifyProblem | null }> {
+    const pool = new VerifyPool()
+    const queue: Array<Promise<VerifyProblem | null>> = []
+    let batch: Array<{
+      author: Uint8Array
+      id: Uint8Array
+      sig: Uint8Array
+      where: Omit<VerifyProblem, 'problem'>
+    }> = []
     let checked = 0
-    const inflight: Array<Promise<VerifyProblem | null>> = []
-    let firstProblem: VerifyProblem | null = null
-    const settle = async () => {
-      for (const p of await Promise.all(inflight.splice(0))) if (p && !firstProblem) firstProblem = p
+    const send = () => {
+      const b = batch
+      batch = []
+      queue.push(
+        pool.verify(b).then((ok) => {
+          const bad = ok.indexOf(0)
+          return bad < 0 ? null : { ...b[bad]!.where, problem: 'signature does not verify' }
+        }),
+      )
     }
-    for (const a of this.#authorsByIdx) {
-      let expectSeq = 1
-      let prev: Uint8Array | null = null
-      for (const row of this.db
-        .prepare('SELECT rowid, * FROM records WHERE author = ? ORDER BY seq')
-        .iterate(a.idx) as IterableIterator<Row>) {
-        const r = this.#fromRow(row, prev)
-        const where = { author: a.hex, seq: row.seq, id: toHex(row.id) }
-        if (row.seq !== expectSeq) {
-          await settle()
-          return {
-            checked,
-            problem: firstProblem ?? { ...where, problem: `sequence gap: expected ${expectSeq}` },
-          }
-        }
-        if (!equalBytes(recordId(r.bytes), row.id)) {
-          await settle()
-          return {
-            checked,
-            problem: firstProblem ?? {
-              ...where,
-              problem:
-                'hash mismatch: the stored record does not hash to its id (altered, or its predecessor was)',
-            },
-          }
-        }
-        inflight.push(
-          verifySignatureAsync(r).then((ok) =>
-            ok ? null : { ...where, problem: 'signature does not verify' },
-          ),
-        )
-        if (inflight.length >= 256) await settle()
-        if (firstProblem) return { checked, problem: firstProblem }
-        prev = row.id
-        expectSeq++
-        checked++
-        if (onProgress && checked % 100_000 === 0) onProgress(checked)
+    /** Signature problems of earlier records come first: drain the queue in order. */
+    const drain = async (keep: number): Promise<VerifyProblem | null> => {
+      while (queue.length > keep) {
+        const problem = await queue.shift()!
+        if (problem) return problem
       }
+      return null
     }
-    await settle()
-    return { checked, problem: firstProblem }
+    try {
+      for (const a of this.#authorsByIdx) {
+        let expectSeq = 1
+        let prev: Uint8Array | null = null
+        for (;;) {
+          // Pages, not a live cursor: appends may run between pages.
+          const rows = this.#stmts.rangeByAuthor.all(a.idx, expectSeq, 4096) as Row[]
+          if (rows.length === 0) break
+          for (const row of rows) {
+            const where = { author: a.hex, seq: row.seq, id: toHex(row.id) }
+            if (row.seq !== expectSeq) {
+              if (batch.length) send()
+              return {
+                checked,
+                problem: (await drain(0)) ?? { ...where, problem: `sequence gap: expected ${expectSeq}` },
+              }
+            }
+            const r = this.#fromRow(row, prev)
+            if (!equalBytes(recordId(r.bytes), row.id)) {
+              if (batch.length) send()
+              return {
+                checked,
+                problem: (await drain(0)) ?? {
+                  ...where,
+                  problem:
+                    'hash mismatch: the stored record does not hash to its id (altered, or its predecessor was)',
+                },
+              }
+            }
+            batch.push({ author: a.key, id: row.id, sig: row.sig, where })
+            if (batch.length >= 1024) send()
+            prev = row.id
+            expectSeq++
+            checked++
+            if (onProgress && checked % 100_000 === 0) onProgress(checked)
+          }
+          const problem = await drain(4)
+          if (problem) return { checked, problem }
+        }
+      }
+      if (batch.length) send()
+      return { checked, problem: await drain(0) }
+    } finally {
+      await pool.close()
+    }
   }
 }
 
