@@ -115,6 +115,16 @@ export class LatchkeyNode extends Resource {
       dapps: this.#dapps.map(ledgerDapp),
     })
     this.ledger.events.on('fork', (fork: ForkEvidence) => this.#publishForkProof(fork))
+    // A revocation drops the revoked key's broker session: once per batch, after the fold.
+    let revalidateQueued = false
+    this.ledger.events.on('applied', (r: { type: string }) => {
+      if (!r.type.startsWith('site.') || revalidateQueued) return
+      revalidateQueued = true
+      queueMicrotask(() => {
+        revalidateQueued = false
+        this.broker?.revalidate()
+      })
+    })
     this.#components.push(this.ledger)
     this.dapps = new DappHost({
       dapps: this.#dapps,
@@ -130,6 +140,8 @@ export class LatchkeyNode extends Resource {
         host: config.mqtt.broker.host,
         port: config.mqtt.broker.port,
         log: log.child({ component: 'broker' }),
+        // Only keys enrolled in this node's ledger, right now, may connect.
+        directory: () => (this.ledger?.opened ? this.ledger : null),
       })
       this.#components.push(this.broker)
     }

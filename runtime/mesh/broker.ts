@@ -1,35 +1,87 @@
 /**
- * The embedded MQTT broker (aedes, MQTT 3.1.1). Every hook denies by default: until the mesh
- * layer installs an authenticator that recognises enrolled keys of this site, no client can
- * connect. `drainTimeout` keeps one stuck subscriber from stalling the others.
+ * The embedded MQTT broker (aedes, MQTT 3.1.1). Every hook denies by default; with a key
+ * directory (the ledger) it admits keys enrolled on this site that present a fresh signed
+ * token (./auth.ts), confines each to its own topic prefix, and drops sessions whose key is
+ * revoked (`revalidate()`). Rules: docs/PROTOCOL.md, "Broker authentication".
+ * `drainTimeout` keeps one stuck subscriber from stalling the others.
  */
 
 import type { AddressInfo } from 'node:net'
 import { createServer, type Server } from 'node:net'
-import { Aedes, type AuthenticateError } from 'aedes'
+import { Aedes, type AuthenticateError, type Client } from 'aedes'
 import { errors } from '../errors.ts'
+import { toHex } from '../ledger/record.ts'
 import { Resource } from '../lifecycle.ts'
 import type { Logger } from '../log.ts'
+import { type AuthRefusal, checkToken, type KeyDirectory, NonceCache } from './auth.ts'
 
 export interface BrokerOptions {
   host: string
   port: number
   log: Logger
+  /** The site's key directory (the ledger) once open; without one every client is refused. */
+  directory?: () => KeyDirectory | null
+  /** Broker clock for token freshness and rate limits (ms). */
+  now?: () => number
+  /** Largest PUBLISH payload accepted (bytes). */
+  maxPayloadBytes?: number
+  /** Per-client publish rate: sustained messages per second, and burst. */
+  rate?: { perSecond: number; burst: number }
 }
 
-/** Why a connection was refused, counted for status and metrics. */
-export type RefusalReason = 'unauthenticated'
+export const DEFAULT_MAX_PAYLOAD_BYTES = 64 * 1024
+export const DEFAULT_RATE = { perSecond: 200, burst: 400 }
+
+/** Why a connection, publish or subscription was refused, counted for status and metrics. */
+export type RefusalReason = AuthRefusal | 'client-id' | 'outside-prefix' | 'oversize' | 'rate' | 'revoked'
+
+const REASONS: readonly RefusalReason[] = [
+  'unauthenticated',
+  'malformed',
+  'wrong-site',
+  'stale',
+  'bad-signature',
+  'replay',
+  'not-enrolled',
+  'client-id',
+  'outside-prefix',
+  'oversize',
+  'rate',
+  'revoked',
+]
+
+/** Topic prefix a key may publish under: `latchkey/<site hex>/node/<key hex>/`. */
+export function nodePrefix(siteHex: string, keyHex: string): string {
+  return `latchkey/${siteHex}/node/${keyHex}/`
+}
+
+/** Topic prefix any enrolled key may subscribe under: `latchkey/<site hex>/`. */
+export function sitePrefix(siteHex: string): string {
+  return `latchkey/${siteHex}/`
+}
+
+interface Session {
+  keyHex: string
+  tokens: number
+  refilledAt: number
+  /** Closed by revalidate(): its will and late packets are refused without counting again. */
+  dropped: boolean
+}
 
 export class EmbeddedBroker extends Resource {
   readonly name = 'broker'
-  readonly refused: Record<RefusalReason, number> = { unauthenticated: 0 }
+  readonly refused = Object.fromEntries(REASONS.map((r) => [r, 0])) as Record<RefusalReason, number>
   #opts: BrokerOptions
   #aedes: Aedes | null = null
   #server: Server | null = null
+  #nonces = new NonceCache()
+  #sessions = new WeakMap<Client, Session>()
+  #now: () => number
 
   constructor(opts: BrokerOptions) {
     super()
     this.#opts = opts
+    this.#now = opts.now ?? Date.now
   }
 
   get address(): { host: string; port: number } | null {
@@ -37,20 +89,142 @@ export class EmbeddedBroker extends Resource {
     return a ? { host: a.address, port: a.port } : null
   }
 
+  /**
+   * Drops every connected client whose key is no longer enrolled on this site (revoked or
+   * cut), or every client when there is no directory. Call after the ledger changes.
+   * Returns how many sessions were dropped.
+   */
+  revalidate(): number {
+    const aedes = this.#aedes
+    if (!aedes) return 0
+    const clients = (aedes as unknown as { clients: Record<string, Client> }).clients
+    let dropped = 0
+    for (const client of Object.values(clients)) {
+      const session = this.#sessions.get(client)
+      if (session?.dropped) continue
+      if (session && this.#roleOf(session.keyHex) !== null) continue
+      this.#refuse('revoked', client, session?.keyHex)
+      if (session) session.dropped = true
+      client.close()
+      dropped++
+    }
+    return dropped
+  }
+
+  #roleOf(keyHex: string): string | null {
+    return this.#opts.directory?.()?.roleOf(keyHex) ?? null
+  }
+
+  #siteHex(): string | null {
+    const site = this.#opts.directory?.()?.site
+    return site ? toHex(site) : null
+  }
+
+  #refuse(reason: RefusalReason, client: Client | null, key?: string): void {
+    this.refused[reason]++
+    this.#opts.log.warn({ client: client?.id, key, reason }, 'broker refused a client')
+  }
+
+  /** Token bucket: refills continuously at `perSecond`, holds at most `burst`. */
+  #takeToken(s: Session): boolean {
+    const { perSecond, burst } = this.#opts.rate ?? DEFAULT_RATE
+    const now = this.#now()
+    s.tokens = Math.min(burst, s.tokens + (Math.max(0, now - s.refilledAt) * perSecond) / 1000)
+    s.refilledAt = now
+    if (s.tokens < 1) return false
+    s.tokens--
+    return true
+  }
+
   protected async _open(): Promise<void> {
     const log = this.#opts.log
-    const aedes = await Aedes.createBroker({ drainTimeout: 5000, maxClientsIdLength: 64 })
+    const aedes = await Aedes.createBroker({ drainTimeout: 5000, maxClientsIdLength: 128 })
     this.#aedes = aedes
-    aedes.authenticate = (client, username, _password, done) => {
-      // Rule: no unauthenticated broker client. Key-based authentication arrives with the mesh.
-      this.refused.unauthenticated++
-      log.warn({ client: client?.id, username, reason: 'unauthenticated' }, 'broker refused a client')
+    const notAuthorized = () => {
+      // One answer for every refusal: the reason goes to the log and counters, not to the client.
       const err = new Error('not authorized') as AuthenticateError
       err.returnCode = 5
-      done(err, false)
+      return err
     }
-    aedes.authorizePublish = (_client, _packet, done) => done(new Error('not authorized'))
-    aedes.authorizeSubscribe = (_client, _sub, done) => done(new Error('not authorized'), null)
+
+    aedes.authenticate = (client, username, password, done) => {
+      const directory = this.#opts.directory?.() ?? null
+      if (!directory || !username || !password || password.length === 0) {
+        this.#refuse('unauthenticated', client, username)
+        return done(notAuthorized(), false)
+      }
+      const result = checkToken({ username, password, directory, nonces: this.#nonces, now: this.#now() })
+      if (!result.ok) {
+        this.#refuse(result.reason, client, username)
+        return done(notAuthorized(), false)
+      }
+      // Rule: a client id is the key hex, optionally `<key hex>-<suffix>`, so that no key can
+      // take over (and aedes would close) another key's session by reusing its client id.
+      if (client.id !== username && !client.id.startsWith(`${username}-`)) {
+        this.#refuse('client-id', client, username)
+        return done(notAuthorized(), false)
+      }
+      const burst = (this.#opts.rate ?? DEFAULT_RATE).burst
+      this.#sessions.set(client, {
+        keyHex: result.keyHex,
+        tokens: burst,
+        refilledAt: this.#now(),
+        dropped: false,
+      })
+      done(null, true)
+    }
+
+    // A refused publish makes aedes close the connection (MQTT 3.1.1 has no negative PUBACK).
+    aedes.authorizePublish = (client, packet, done) => {
+      const session = client ? this.#sessions.get(client) : undefined
+      const siteHex = this.#siteHex()
+      if (session?.dropped) return done(new Error('not authorized'))
+      if (!client || !session || !siteHex) {
+        this.#refuse('unauthenticated', client)
+        return done(new Error('not authorized'))
+      }
+      if (this.#roleOf(session.keyHex) === null) {
+        this.#refuse('revoked', client, session.keyHex)
+        return done(new Error('not authorized'))
+      }
+      // Rule: a key publishes only under latchkey/<site>/node/<its key>/… ($SYS included in "else").
+      const prefix = nodePrefix(siteHex, session.keyHex)
+      if (!packet.topic.startsWith(prefix) || packet.topic.length === prefix.length) {
+        this.#refuse('outside-prefix', client, session.keyHex)
+        return done(new Error('not authorized'))
+      }
+      if ((packet.payload?.length ?? 0) > (this.#opts.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES)) {
+        this.#refuse('oversize', client, session.keyHex)
+        return done(new Error('payload too large'))
+      }
+      if (!this.#takeToken(session)) {
+        this.#refuse('rate', client, session.keyHex)
+        return done(new Error('publish rate exceeded'))
+      }
+      done(null)
+    }
+
+    // A refused subscription is answered with SUBACK 0x80; the connection stays up.
+    aedes.authorizeSubscribe = (client, sub, done) => {
+      const session = this.#sessions.get(client)
+      const siteHex = this.#siteHex()
+      if (session?.dropped) return done(null, null)
+      if (!session || !siteHex) {
+        this.#refuse('unauthenticated', client)
+        return done(null, null)
+      }
+      if (this.#roleOf(session.keyHex) === null) {
+        this.#refuse('revoked', client, session.keyHex)
+        return done(null, null)
+      }
+      // Rule: enrolled keys subscribe under latchkey/<site>/… only (no `#`, `+/…`, `$SYS/…`).
+      if (!sub.topic.startsWith(sitePrefix(siteHex))) {
+        this.#refuse('outside-prefix', client, session.keyHex)
+        return done(null, null)
+      }
+      done(null, sub)
+    }
+
     const server = createServer(aedes.handle)
     this.#server = server
     const { host, port } = this.#opts
