@@ -19,6 +19,8 @@ import { toHex } from './ledger/record.ts'
 import { type Component, Resource } from './lifecycle.ts'
 import type { Logger } from './log.ts'
 import { EmbeddedBroker } from './mesh/broker.ts'
+import { PeerLink } from './mesh/link.ts'
+import { SyncEngine } from './mesh/sync.ts'
 import { VERSION } from './version.ts'
 
 interface ForkEvidence {
@@ -46,6 +48,10 @@ export interface NodeStatus {
   records: number
   stateHash: string
   dapps: ReturnType<DappHost['status']>
+  /** author key → { seq, id } of the newest record held from each author. */
+  heads: Record<string, { seq: number; id: string }>
+  peers: ReturnType<SyncEngine['peers']>
+  sync: SyncEngine['counters'] | null
   /** Clock trouble: remote clocks refused as implausibly far ahead, largest step back of the wall clock. */
   clock: { refusedAhead: number; steppedBackMs: number }
   uptimeS: number
@@ -64,6 +70,7 @@ export class LatchkeyNode extends Resource {
   ledger: Ledger | null = null
   hardware: Hardware | null = null
   dapps: DappHost | null = null
+  sync: SyncEngine | null = null
   readonly #dapps: readonly Dapp[]
   readonly #clock: Clock | undefined
   #components: Component[] = []
@@ -145,6 +152,7 @@ export class LatchkeyNode extends Resource {
       })
       this.#components.push(this.broker)
     }
+    this.#addMesh(pair)
     if (config.http.enabled) {
       this.http = new HttpServer({
         host: config.http.host,
@@ -191,6 +199,49 @@ export class LatchkeyNode extends Resource {
   }
 
   /**
+   * Sync: one engine, and one link per MQTT connection: this node's own broker (peers that dial
+   * in meet there) and each configured peer, or one external site broker instead.
+   */
+  #addMesh(key: KeyPair): void {
+    const { config, log } = this
+    const ledger = this.ledger!
+    this.sync = new SyncEngine({ ledger, key, log: log.child({ component: 'sync' }), now: this.now })
+    this.#components.push(this.sync)
+    const site = () => (this.ledger?.opened ? this.ledger.site : null)
+    const link = (
+      name: string,
+      url: string | (() => string | null),
+      extra: { username?: string; password?: string } = {},
+    ) => {
+      const l = new PeerLink({
+        url,
+        name,
+        engine: this.sync!,
+        key,
+        site,
+        log: log.child({ component: 'link', link: name }),
+        ...extra,
+      })
+      this.#components.push(l)
+    }
+    const external = config.mqtt.external
+    if (external) {
+      link('external', external.url, {
+        ...(external.username ? { username: external.username } : {}),
+        ...(external.password ? { password: external.password } : {}),
+      })
+      return
+    }
+    if (config.mqtt.broker.enabled) {
+      link('local', () => {
+        const a = this.broker?.address
+        return a ? `mqtt://${a.host === '0.0.0.0' ? '127.0.0.1' : a.host}:${a.port}` : null
+      })
+    }
+    config.mqtt.peers.forEach((url, i) => link(`peer-${i}`, url))
+  }
+
+  /**
    * A fork was detected at ingest: write the proof into the ledger (when this node's key is
    * enrolled) so every node cuts the forked key, not only the one that saw both branches.
    */
@@ -226,6 +277,9 @@ export class LatchkeyNode extends Resource {
       records: ledger?.count ?? 0,
       stateHash: ledger?.stateHash ?? '',
       dapps: this.dapps?.opened ? this.dapps.status() : [],
+      heads: ledger ? Object.fromEntries([...ledger.heads()].map(([k, h]) => [k, h])) : {},
+      peers: this.sync?.opened ? this.sync.peers() : [],
+      sync: this.sync?.opened ? { ...this.sync.counters } : null,
       clock: ledger
         ? { refusedAhead: ledger.clock.refusedAhead, steppedBackMs: ledger.clock.backwardsMs }
         : { refusedAhead: 0, steppedBackMs: 0 },

@@ -97,7 +97,7 @@ describe('node lifecycle', () => {
     await node.close()
     await node.close()
     const closed = lines.filter((l) => l.msg === 'closed').map((l) => l.component)
-    expect(closed).toEqual(['http', 'broker', 'dapps', 'ledger', 'hardware'])
+    expect(closed).toEqual(['http', 'local', 'sync', 'broker', 'dapps', 'ledger', 'hardware'])
   })
 
   it('a port already in use is a catalogued error and leaves nothing running', async () => {
@@ -161,7 +161,7 @@ describe('quick start as a real process', () => {
       .split('\n')
       .filter((l) => l.includes('"msg":"closed"'))
       .map((l) => JSON.parse(l).component)
-    expect(closed).toEqual(['http', 'broker', 'dapps', 'ledger', 'hardware'])
+    expect(closed).toEqual(['http', 'local', 'sync', 'broker', 'dapps', 'ledger', 'hardware'])
   })
 
   it('a second node on the same data directory is refused while the first runs', async () => {

@@ -238,11 +238,12 @@ export class EmbeddedBroker extends Resource {
   }
 
   protected async _close(): Promise<void> {
+    // aedes first: it disconnects the clients; the server's close waits for every open socket.
+    const aedes = this.#aedes
+    if (aedes) await new Promise<void>((resolve) => aedes.close(() => resolve()))
     const server = this.#server
     if (server?.listening) {
       await new Promise<void>((resolve) => server.close(() => resolve()))
     }
-    const aedes = this.#aedes
-    if (aedes) await new Promise<void>((resolve) => aedes.close(() => resolve()))
   }
 }

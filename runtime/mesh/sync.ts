@@ -1,0 +1,614 @@
+/**
+ * Ledger sync over MQTT (docs/PROTOCOL.md, "Sync"). One engine per node, attached to every
+ * MQTT connection the node has (peer brokers, its own broker, or one external broker).
+ *
+ * - summary: each node keeps a signed, retained summary of its heads; republished on connect
+ *   (aedes keeps retained messages in memory only) and, debounced, after the ledger changes.
+ * - req/batch: on a peer's summary the engine asks that peer for exactly the ranges it lacks,
+ *   one request in flight per peer; the next request goes out when the batch has been ingested.
+ * - live: records committed here that did not come from the mesh are pushed as they fold.
+ *
+ * Incoming batches and live messages go through one bounded queue that ingests one message,
+ * then yields (setImmediate), so badge decisions never wait behind more than one batch.
+ * Every bad input is dropped with a counted reason; nothing a peer sends can throw out of here.
+ */
+import type { MqttClient } from 'mqtt'
+import type { KeyPair } from '../keys.ts'
+import type { IngestReport, Ledger } from '../ledger/ledger.ts'
+import { compareBytes, decodeWire, fromHex, toHex, wireBytes } from '../ledger/record.ts'
+import { Resource } from '../lifecycle.ts'
+import type { Logger } from '../log.ts'
+import { DEFAULT_MAX_PAYLOAD_BYTES } from './broker.ts'
+import {
+  batchOverhead,
+  batchTopic,
+  decodeBatch,
+  decodeRequest,
+  decodeSummary,
+  encodeBatch,
+  encodeRequest,
+  encodeSummary,
+  liveTopic,
+  MAX_BATCH_RECORDS,
+  MAX_REQUEST_AUTHORS,
+  parseSyncTopic,
+  requestTopic,
+  type SummaryBody,
+  SyncMessageError,
+  summaryTopic,
+  syncSubscriptions,
+  verifySummary,
+} from './sync-messages.ts'
+
+export interface SyncEngineOptions {
+  ledger: Ledger
+  /** This node's key: it signs summaries and names this node's topics. */
+  key: KeyPair
+  log: Logger
+  now?: () => number
+  /** Largest message sent or accepted (bytes); keep it under the brokers' payload limit. */
+  maxMessageBytes?: number
+  /** Records asked for per request (≤ 1000). */
+  batchRecords?: number
+  summaryDebounceMs?: number
+  /** Coalescing delay for live pushes (ms). */
+  liveDelayMs?: number
+  /** A request unanswered for this long may be sent again. */
+  requestTimeoutMs?: number
+  /** Incoming batch/live messages waiting to be ingested; beyond it they are dropped. */
+  queueLimit?: number
+  /** Requests answered per peer: sustained per second, and burst. */
+  requestRate?: { perSecond: number; burst: number }
+  /** Local records pushed live in one go; a larger burst is left to summaries. */
+  maxLiveRecords?: number
+}
+
+export interface SyncCounters {
+  /** Undecodable, wrongly shaped or misaddressed messages. */
+  badPayload: number
+  /** Messages over maxMessageBytes. */
+  oversize: number
+  /** Summaries with a bad signature, a node other than the topic's, or from an unenrolled key. */
+  badSummary: number
+  /** Messages from keys not enrolled on this site (external brokers do not check). */
+  notEnrolled: number
+  acceptedRecords: number
+  duplicateRecords: number
+  /** Records held for missing predecessors (a request for the gap follows). */
+  heldRecords: number
+  /** Records the ledger refused (bad signature, malformed, …). */
+  refusedRecords: number
+  /** Requests dropped by the per-peer rate limit. */
+  floodedRequests: number
+  /** Requests for ranges this node does not hold (nothing is sent back). */
+  emptyRequests: number
+  requestTimeouts: number
+  /** Incoming batch/live messages dropped because the ingest queue was full. */
+  droppedMessages: number
+  /** Summaries too large for one message (not published). */
+  summaryTooLarge: number
+  summariesSent: number
+  requestsSent: number
+  batchesSent: number
+  liveSent: number
+  /** Unexpected exceptions caught in handlers. */
+  errors: number
+}
+
+export interface PeerStatus {
+  /** The link (MQTT connection) the peer was last heard on. */
+  name: string
+  key: string
+  connected: boolean
+  lastSeen: number
+  /** Records the peer's last summary shows that this node lacks. */
+  lag: number
+}
+
+interface Attachment {
+  name: string
+  client: MqttClient
+  onConnect: () => void
+  onClose: () => void
+  onMessage: (topic: string, payload: Buffer) => void
+}
+
+interface Peer {
+  key: string
+  link: string
+  lastSeen: number
+  gone: boolean
+  heads: Map<string, number>
+  inFlight: ReturnType<typeof setTimeout> | null
+  timeouts: number
+}
+
+interface Incoming {
+  peer: string
+  link: string
+  kind: 'batch' | 'live'
+  records: Uint8Array[]
+}
+
+const ZERO = (): SyncCounters => ({
+  badPayload: 0,
+  oversize: 0,
+  badSummary: 0,
+  notEnrolled: 0,
+  acceptedRecords: 0,
+  duplicateRecords: 0,
+  heldRecords: 0,
+  refusedRecords: 0,
+  floodedRequests: 0,
+  emptyRequests: 0,
+  requestTimeouts: 0,
+  droppedMessages: 0,
+  summaryTooLarge: 0,
+  summariesSent: 0,
+  requestsSent: 0,
+  batchesSent: 0,
+  liveSent: 0,
+  errors: 0,
+})
+
+/** After this many unanswered requests in a row, wait for the peer's next summary or batch. */
+const MAX_TIMEOUT_RETRIES = 3
+
+export class SyncEngine extends Resource {
+  readonly name = 'sync'
+  readonly counters: SyncCounters = ZERO()
+  #ledger: Ledger
+  #key: KeyPair
+  #log: Logger
+  #now: () => number
+  #maxBytes: number
+  #batchRecords: number
+  #summaryDebounce: number
+  #liveDelay: number
+  #requestTimeout: number
+  #queueLimit: number
+  #requestRate: { perSecond: number; burst: number }
+  #maxLive: number
+  #links = new Map<string, Attachment>()
+  #peers = new Map<string, Peer>()
+  #buckets = new Map<string, { tokens: number; at: number }>()
+  #queue: Incoming[] = []
+  #draining = false
+  /** Highest seq per author already pushed live or received from the mesh. */
+  #liveBase = new Map<string, number>()
+  #summaryTimer: ReturnType<typeof setTimeout> | null = null
+  #liveTimer: ReturnType<typeof setTimeout> | null = null
+  #drainImmediate: ReturnType<typeof setImmediate> | null = null
+  #onLedgerChange = () => this.#ledgerChanged()
+
+  constructor(opts: SyncEngineOptions) {
+    super()
+    this.#ledger = opts.ledger
+    this.#key = opts.key
+    this.#log = opts.log
+    this.#now = opts.now ?? Date.now
+    this.#maxBytes = opts.maxMessageBytes ?? DEFAULT_MAX_PAYLOAD_BYTES - 1024
+    this.#batchRecords = Math.min(MAX_BATCH_RECORDS, opts.batchRecords ?? 500)
+    this.#summaryDebounce = opts.summaryDebounceMs ?? 200
+    this.#liveDelay = opts.liveDelayMs ?? 5
+    this.#requestTimeout = opts.requestTimeoutMs ?? 5000
+    this.#queueLimit = opts.queueLimit ?? 32
+    this.#requestRate = opts.requestRate ?? { perSecond: 20, burst: 40 }
+    this.#maxLive = opts.maxLiveRecords ?? 1000
+  }
+
+  protected async _open(): Promise<void> {
+    for (const [author, h] of this.#ledger.heads()) this.#liveBase.set(author, h.seq)
+    this.#ledger.events.on('applied', this.#onLedgerChange)
+    this.#ledger.events.on('rejected', this.#onLedgerChange)
+  }
+
+  protected async _close(): Promise<void> {
+    this.#ledger.events.off('applied', this.#onLedgerChange)
+    this.#ledger.events.off('rejected', this.#onLedgerChange)
+    for (const name of [...this.#links.keys()]) this.detach(name)
+    for (const t of [this.#summaryTimer, this.#liveTimer]) if (t) clearTimeout(t)
+    if (this.#drainImmediate) clearImmediate(this.#drainImmediate)
+    for (const p of this.#peers.values()) if (p.inFlight) clearTimeout(p.inFlight)
+    this.#queue = []
+  }
+
+  // ── connections ──────────────────────────────────────────────────────────────────────────
+
+  /** Syncs over `client` (connected or not yet); replaces an earlier attachment of `name`. */
+  attach(client: MqttClient, name: string): void {
+    if (!this.opened || this.closed) throw new Error('sync engine is not open')
+    this.detach(name)
+    const a: Attachment = {
+      name,
+      client,
+      onConnect: () => this.#safely(() => this.#connected(a)),
+      onClose: () => this.#safely(() => this.#disconnected(a)),
+      onMessage: (topic, payload) => this.#safely(() => this.#message(a, topic, payload)),
+    }
+    this.#links.set(name, a)
+    client.on('connect', a.onConnect)
+    client.on('close', a.onClose)
+    client.on('message', a.onMessage)
+    if (client.connected) a.onConnect()
+  }
+
+  /** Stops syncing over `name`'s client (the client itself stays as it is). */
+  detach(name: string): void {
+    const a = this.#links.get(name)
+    if (!a) return
+    this.#links.delete(name)
+    a.client.off('connect', a.onConnect)
+    a.client.off('close', a.onClose)
+    a.client.off('message', a.onMessage)
+    this.#disconnected(a)
+  }
+
+  /** The topic this node's retained summary lives on (PeerLink sets an empty will there). */
+  summaryTopic(): string | null {
+    const site = this.#ledger.site
+    return site ? summaryTopic(toHex(site), this.#key.id) : null
+  }
+
+  peers(): PeerStatus[] {
+    const heads = this.#ledger.heads()
+    return [...this.#peers.values()].map((p) => {
+      let lag = 0
+      for (const [author, seq] of p.heads) lag += Math.max(0, seq - (heads.get(author)?.seq ?? 0))
+      return {
+        name: p.link,
+        key: p.key,
+        connected: !p.gone && this.#links.get(p.link)?.client.connected === true,
+        lastSeen: p.lastSeen,
+        lag,
+      }
+    })
+  }
+
+  #siteHex(): string | null {
+    const site = this.#ledger.site
+    return site ? toHex(site) : null
+  }
+
+  #safely(fn: () => void): void {
+    if (this.closed) return
+    try {
+      fn()
+    } catch (err) {
+      this.counters.errors++
+      this.#log.error({ err }, 'sync handler failed')
+    }
+  }
+
+  #connected(a: Attachment): void {
+    const site = this.#siteHex()
+    if (!site) {
+      this.#log.warn({ link: a.name }, 'sync: this ledger has no site yet; not syncing')
+      return
+    }
+    a.client.subscribe(syncSubscriptions(site, this.#key.id), { qos: 1 }, (err) => {
+      if (err) this.#log.warn({ link: a.name, err: err.message }, 'sync: subscription refused')
+    })
+    this.#publishSummary([a])
+    this.#log.info({ link: a.name }, 'sync link up')
+  }
+
+  #disconnected(a: Attachment): void {
+    for (const p of this.#peers.values()) {
+      if (p.link !== a.name || !p.inFlight) continue
+      clearTimeout(p.inFlight)
+      p.inFlight = null
+    }
+  }
+
+  #publish(a: Attachment, topic: string, payload: Uint8Array, retain = false): boolean {
+    if (!a.client.connected) return false
+    a.client.publish(topic, Buffer.from(payload.buffer, payload.byteOffset, payload.length), {
+      qos: 1,
+      retain,
+    })
+    return true
+  }
+
+  // ── outgoing ─────────────────────────────────────────────────────────────────────────────
+
+  #ledgerChanged(): void {
+    if (!this.#liveTimer)
+      this.#liveTimer = setTimeout(() => {
+        this.#liveTimer = null
+        this.#safely(() => this.#flushLive())
+      }, this.#liveDelay)
+    if (!this.#summaryTimer)
+      this.#summaryTimer = setTimeout(() => {
+        this.#summaryTimer = null
+        this.#safely(() => this.#publishSummary([...this.#links.values()]))
+      }, this.#summaryDebounce)
+  }
+
+  #publishSummary(links: Attachment[]): void {
+    const site = this.#siteHex()
+    if (!site || links.length === 0) return
+    const heads: SummaryBody['heads'] = []
+    for (const [author, h] of this.#ledger.heads()) heads.push([fromHex(author), h.seq, fromHex(h.id)])
+    const body: SummaryBody = {
+      node: this.#key.publicKey,
+      heads,
+      count: this.#ledger.count,
+      stateHash: this.#ledger.stateHash,
+      at: this.#now(),
+    }
+    const payload = encodeSummary(body, this.#key)
+    if (payload.length > this.#maxBytes) {
+      this.counters.summaryTooLarge++
+      this.#log.warn({ bytes: payload.length, heads: heads.length }, 'sync: summary too large to publish')
+      return
+    }
+    for (const a of links)
+      if (this.#publish(a, summaryTopic(site, this.#key.id), payload, true)) this.counters.summariesSent++
+  }
+
+  /** Pushes records committed since the last push that did not come from the mesh. */
+  #flushLive(): void {
+    if (this.#liveTimer) {
+      clearTimeout(this.#liveTimer)
+      this.#liveTimer = null
+    }
+    const site = this.#siteHex()
+    const heads = this.#ledger.heads()
+    const delta: Array<[string, number, number]> = []
+    let total = 0
+    for (const [author, h] of heads) {
+      const base = this.#liveBase.get(author) ?? 0
+      if (h.seq > base) {
+        delta.push([author, base + 1, h.seq - base])
+        total += h.seq - base
+      }
+      this.#liveBase.set(author, h.seq)
+    }
+    const links = [...this.#links.values()].filter((a) => a.client.connected)
+    if (!site || total === 0 || links.length === 0) return
+    if (total > this.#maxLive) return // a burst this large travels by summary and request
+    delta.sort((x, y) => (x[0] < y[0] ? -1 : 1))
+    for (const payload of this.#chunk(delta, this.#maxLive)) {
+      for (const a of links)
+        if (this.#publish(a, liveTopic(site, this.#key.id), payload)) this.counters.liveSent++
+    }
+  }
+
+  /** Reads the ranges in (author, seq) order and packs them into messages under maxMessageBytes. */
+  #chunk(ranges: ReadonlyArray<[string, number, number]>, maxRecords: number): Uint8Array[] {
+    const out: Uint8Array[] = []
+    let cur: Uint8Array[] = []
+    let bytes = 0
+    let total = 0
+    const flush = () => {
+      if (cur.length > 0) out.push(encodeBatch(cur))
+      cur = []
+      bytes = 0
+    }
+    for (const [author, fromSeq, n] of ranges) {
+      if (total >= maxRecords) break
+      for (const r of this.#ledger.range(author, fromSeq, Math.min(n, maxRecords - total))) {
+        const w = wireBytes(r)
+        if (
+          bytes + w.length + batchOverhead(cur.length + 1) > this.#maxBytes ||
+          cur.length >= MAX_BATCH_RECORDS
+        )
+          flush()
+        cur.push(w)
+        bytes += w.length
+        total++
+      }
+    }
+    flush()
+    return out
+  }
+
+  /** Asks `peer` for what its last summary shows and this node lacks; one request in flight. */
+  #maybeRequest(peer: Peer): void {
+    if (peer.inFlight || peer.gone) return
+    const a = this.#links.get(peer.link)
+    const site = this.#siteHex()
+    if (!a?.client.connected || !site) return
+    const heads = this.#ledger.heads()
+    const from: Array<[Uint8Array, number]> = []
+    for (const [author, seq] of peer.heads) {
+      const ours = heads.get(author)?.seq ?? 0
+      if (seq > ours) from.push([fromHex(author), ours + 1])
+      if (from.length >= MAX_REQUEST_AUTHORS) break
+    }
+    if (from.length === 0) return
+    from.sort((x, y) => compareBytes(x[0], y[0]))
+    this.#publish(
+      a,
+      requestTopic(site, this.#key.id, peer.key),
+      encodeRequest({ from, limit: this.#batchRecords }),
+    )
+    this.counters.requestsSent++
+    peer.inFlight = setTimeout(() => {
+      peer.inFlight = null
+      this.counters.requestTimeouts++
+      if (++peer.timeouts <= MAX_TIMEOUT_RETRIES) this.#safely(() => this.#maybeRequest(peer))
+    }, this.#requestTimeout)
+  }
+
+  // ── incoming ─────────────────────────────────────────────────────────────────────────────
+
+  #message(a: Attachment, topic: string, payload: Buffer): void {
+    const site = this.#siteHex()
+    if (!site) return
+    const t = parseSyncTopic(site, topic)
+    if (!t) {
+      this.counters.badPayload++
+      return
+    }
+    if (t.node === this.#key.id) return // our own summary and live pushes
+    if (payload.length > this.#maxBytes) {
+      this.counters.oversize++
+      return
+    }
+    if ((t.kind === 'req' || t.kind === 'batch') && t.to !== this.#key.id) {
+      this.counters.badPayload++
+      return
+    }
+    if (t.kind === 'summary' && payload.length === 0) {
+      // The node's will or graceful close cleared its retained summary: it is gone.
+      const p = this.#peers.get(t.node)
+      if (p) p.gone = true
+      return
+    }
+    if (this.#ledger.roleOf(t.node) === null) {
+      if (t.kind === 'summary') this.counters.badSummary++
+      else this.counters.notEnrolled++
+      return
+    }
+    const bytes = new Uint8Array(payload.buffer, payload.byteOffset, payload.length)
+    try {
+      if (t.kind === 'summary') this.#onSummary(a, t.node, bytes)
+      else if (t.kind === 'req') this.#onRequest(a, t.node, bytes)
+      else this.#enqueue(a, t.node, t.kind, decodeBatch(bytes).records)
+    } catch (err) {
+      if (!(err instanceof SyncMessageError)) throw err
+      this.counters.badPayload++
+      this.#log.debug({ topic, why: err.message }, 'sync: bad payload')
+    }
+  }
+
+  #peer(key: string, link: string): Peer {
+    let p = this.#peers.get(key)
+    if (!p) {
+      p = { key, link, lastSeen: 0, gone: false, heads: new Map(), inFlight: null, timeouts: 0 }
+      this.#peers.set(key, p)
+    }
+    return p
+  }
+
+  #onSummary(a: Attachment, node: string, bytes: Uint8Array): void {
+    let s: ReturnType<typeof decodeSummary>
+    try {
+      s = decodeSummary(bytes)
+    } catch (err) {
+      if (!(err instanceof SyncMessageError)) throw err
+      this.counters.badSummary++
+      return
+    }
+    if (toHex(s.node) !== node || !verifySummary(s)) {
+      this.counters.badSummary++
+      return
+    }
+    const p = this.#peer(node, a.name)
+    if (p.link !== a.name && p.inFlight) {
+      clearTimeout(p.inFlight)
+      p.inFlight = null
+    }
+    p.link = a.name
+    p.gone = false
+    p.lastSeen = this.#now()
+    p.timeouts = 0
+    p.heads = new Map(s.heads.map(([author, seq]) => [toHex(author), seq]))
+    this.#maybeRequest(p)
+  }
+
+  #takeToken(peer: string): boolean {
+    const { perSecond, burst } = this.#requestRate
+    const now = this.#now()
+    const b = this.#buckets.get(peer) ?? { tokens: burst, at: now }
+    b.tokens = Math.min(burst, b.tokens + (Math.max(0, now - b.at) * perSecond) / 1000)
+    b.at = now
+    this.#buckets.set(peer, b)
+    if (b.tokens < 1) return false
+    b.tokens--
+    return true
+  }
+
+  #onRequest(a: Attachment, from: string, bytes: Uint8Array): void {
+    if (!this.#takeToken(from)) {
+      this.counters.floodedRequests++
+      return
+    }
+    const req = decodeRequest(bytes)
+    const site = this.#siteHex()!
+    const ranges: Array<[string, number, number]> = req.from
+      .map(([author, seq]): [string, number, number] => [toHex(author), seq, MAX_BATCH_RECORDS])
+      .sort((x, y) => (x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : 0))
+    const limit = Math.min(req.limit, MAX_BATCH_RECORDS)
+    // One request is answered by one message: what fits under maxMessageBytes, in order.
+    const payload = this.#chunk(ranges, limit)[0]
+    if (!payload) {
+      this.counters.emptyRequests++
+      return
+    }
+    if (this.#publish(a, batchTopic(site, this.#key.id, from), payload)) this.counters.batchesSent++
+  }
+
+  #enqueue(a: Attachment, peer: string, kind: 'batch' | 'live', records: Uint8Array[]): void {
+    if (this.#queue.length >= this.#queueLimit) {
+      this.counters.droppedMessages++
+      // Nothing is lost: the records are asked for again once the queue has drained.
+      const p = this.#peers.get(peer)
+      if (p?.inFlight && kind === 'batch') {
+        clearTimeout(p.inFlight)
+        p.inFlight = null
+      }
+      return
+    }
+    this.#queue.push({ peer, link: a.name, kind, records })
+    this.#scheduleDrain()
+  }
+
+  #scheduleDrain(): void {
+    if (this.#draining || this.#queue.length === 0 || this.closed) return
+    this.#draining = true
+    this.#drainImmediate = setImmediate(() => {
+      this.#drainImmediate = null
+      this.#draining = false
+      this.#safely(() => this.#ingestOne())
+      this.#scheduleDrain()
+    })
+  }
+
+  /** Ingests one queued message, then lets the event loop run. */
+  #ingestOne(): void {
+    const item = this.#queue.shift()
+    if (!item) return
+    // Local records committed before this ingest are pushed first; what the mesh brings is
+    // then the new base, so it is not echoed back as live.
+    this.#flushLive()
+    let report: IngestReport
+    try {
+      report = this.#ledger.ingest(item.records, { tipVerification: true })
+    } finally {
+      for (const [author, h] of this.#ledger.heads()) this.#liveBase.set(author, h.seq)
+    }
+    this.counters.acceptedRecords += report.accepted
+    this.counters.duplicateRecords += report.duplicates
+    this.counters.heldRecords += report.held
+    this.counters.refusedRecords += report.refused
+    if (report.refused > 0)
+      this.#log.warn(
+        { peer: item.peer, reasons: report.reasons },
+        'sync: peer sent records the ledger refused',
+      )
+    const p = this.#peers.get(item.peer)
+    if (!p) return
+    p.lastSeen = this.#now()
+    if (item.kind === 'batch' && p.inFlight) {
+      clearTimeout(p.inFlight)
+      p.inFlight = null
+      p.timeouts = 0
+    }
+    if (report.held > 0) {
+      // A gap: ask the sender from our head for each author it sent.
+      for (const w of item.records) {
+        try {
+          const r = decodeWire(w)
+          const author = toHex(r.author)
+          p.heads.set(author, Math.max(p.heads.get(author) ?? 0, r.seq))
+        } catch {
+          // refused above, already counted
+        }
+      }
+    }
+    this.#maybeRequest(p)
+  }
+}
