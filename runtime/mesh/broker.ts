@@ -29,7 +29,8 @@ export interface BrokerOptions {
   rate?: { perSecond: number; burst: number }
 }
 
-export const DEFAULT_MAX_PAYLOAD_BYTES = 64 * 1024
+/** 256 KiB: a sync batch of 500 records of ~440 bytes fits. */
+export const DEFAULT_MAX_PAYLOAD_BYTES = 256 * 1024
 export const DEFAULT_RATE = { perSecond: 200, burst: 400 }
 
 /** Why a connection, publish or subscription was refused, counted for status and metrics. */

@@ -1,0 +1,217 @@
+/**
+ * Sync benchmark: `npm run bench -- sync [--records N]`. Prints one JSON line.
+ *
+ * - replicate_per_s: N records (200-byte bodies) from node A to an empty node B (site records
+ *   only) over loopback MQTT through A's embedded broker, counted when verified and stored on B.
+ * - merge_s: two nodes that each appended N/2 records while apart, from reconnect to equal
+ *   state hash.
+ * - bytes_per_record_wire: batch payload bytes on the wire during the replication / records.
+ * - decide_p99_ms_during_sync: while B catches up, a badge decision (state lookup) is scheduled
+ *   every 2 ms on B's event loop; the time from scheduling to decided, p99.
+ * - hypercore_replicate_per_s: the same run's baseline, hypercore 10 replicating N 200-byte
+ *   entries to an empty peer over an in-process stream; ratio_vs_hypercore.
+ */
+import { mkdtempSync, rmSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import mqtt from 'mqtt'
+import type { KeyPair } from '../runtime/keys.ts'
+import type { Ledger } from '../runtime/ledger/ledger.ts'
+import { toHex, wireBytes } from '../runtime/ledger/record.ts'
+import {
+  ADMIN,
+  DEVICE,
+  DEVICE2,
+  openTestLedger,
+  provision,
+  silentLogger,
+  testKey,
+} from '../runtime/ledger/testing/fixtures.ts'
+import { makeToken } from '../runtime/mesh/auth.ts'
+import { EmbeddedBroker } from '../runtime/mesh/broker.ts'
+import { PeerLink } from '../runtime/mesh/link.ts'
+import { SyncEngine } from '../runtime/mesh/sync.ts'
+
+const require = createRequire(import.meta.url)
+const PAD = new Uint8Array(190).fill(5)
+const OBSERVER = testKey(77)
+
+function arg(args: string[], name: string, dflt: number): number {
+  const i = args.indexOf(`--${name}`)
+  return i >= 0 ? Number(args[i + 1]) : dflt
+}
+const pct = (xs: number[], q: number) =>
+  [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * q))] ?? 0
+const round = (x: number, d = 0) => Math.round(x * 10 ** d) / 10 ** d
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+async function fill(ledger: Ledger, n: number, key: KeyPair, prefix: string) {
+  let next = 0
+  const worker = async () => {
+    while (next < n) {
+      const i = next++
+      if (i % 50 === 0) await ledger.append('test.put', { k: `${prefix}${i}`, v: i }, key)
+      else await ledger.append('test.event', { n: i, pad: PAD }, key)
+    }
+  }
+  await Promise.all(Array.from({ length: 256 }, worker))
+}
+
+/** Two ledgers of one site: A with the site records, B a copy of them. */
+async function pair(dir: string, name: string) {
+  const a = await openTestLedger({ dir, name: `${name}-a` })
+  await provision(a)
+  for (const k of [DEVICE2, OBSERVER])
+    await a.append('site.enrol', { key: k.publicKey, role: 'device', name: k.id.slice(0, 8) }, ADMIN)
+  const b = await openTestLedger({ dir, name: `${name}-b` })
+  b.ingest([...a.records()].map(wireBytes))
+  return { a, b }
+}
+
+async function mesh(a: Ledger, b: Ledger) {
+  const log = silentLogger()
+  const broker = new EmbeddedBroker({
+    host: '127.0.0.1',
+    port: 0,
+    log,
+    directory: () => a,
+    maxPayloadBytes: 1 << 20,
+    rate: { perSecond: 1e6, burst: 1e6 },
+  })
+  await broker.ready()
+  const url = `mqtt://127.0.0.1:${broker.address!.port}`
+  const tuning = {}
+  const ea = new SyncEngine({ ledger: a, key: DEVICE, log, ...tuning })
+  const eb = new SyncEngine({ ledger: b, key: DEVICE2, log, ...tuning })
+  await ea.ready()
+  await eb.ready()
+  const la = new PeerLink({ url, name: 'a', engine: ea, key: DEVICE, site: () => a.site, log })
+  const lb = new PeerLink({ url, name: 'b', engine: eb, key: DEVICE2, site: () => b.site, log })
+  return {
+    url,
+    start: async () => {
+      await la.ready()
+      await lb.ready()
+    },
+    close: async () => {
+      await lb.close()
+      await la.close()
+      await eb.close()
+      await ea.close()
+      await broker.close()
+    },
+  }
+}
+
+async function hypercoreBaseline(n: number): Promise<number> {
+  const Hypercore = require('hypercore')
+  const RAM = require('random-access-memory')
+  const a = new Hypercore(RAM)
+  await a.ready()
+  const entry = Buffer.alloc(200, 5)
+  for (let i = 0; i < n; i += 1000) await a.append(Array.from({ length: Math.min(1000, n - i) }, () => entry))
+  const b = new Hypercore(RAM, a.key)
+  await b.ready()
+  const t0 = performance.now()
+  const s1 = a.replicate(true)
+  const s2 = b.replicate(false)
+  s1.pipe(s2).pipe(s1)
+  await b.download({ start: 0, end: n }).done()
+  const s = (performance.now() - t0) / 1000
+  await a.close()
+  await b.close()
+  return n / s
+}
+
+export async function run(args: string[]): Promise<void> {
+  const N = arg(args, 'records', 100_000)
+  const dir = mkdtempSync(join(tmpdir(), 'latchkey-bench-sync-'))
+  try {
+    // replicate A → empty B
+    const r = await pair(dir, 'rep')
+    await fill(r.a, N, DEVICE, 'a')
+    const target = r.a.count
+    const m = await mesh(r.a, r.b)
+    const site = toHex(r.a.site!)
+    let wireBytesSeen = 0
+    const observer = mqtt.connect(m.url, {
+      username: OBSERVER.id,
+      password: makeToken(OBSERVER, r.a.site!, Date.now()),
+      clientId: `${OBSERVER.id}-bench`,
+      reconnectPeriod: 0,
+    })
+    await new Promise<void>((resolve, reject) => {
+      observer.once('connect', () => resolve())
+      observer.once('error', reject)
+    })
+    observer.on('message', (topic, payload) => {
+      if (topic.includes('/batch/')) wireBytesSeen += payload.length
+    })
+    await new Promise<void>((resolve) =>
+      observer.subscribe(`latchkey/${site}/#`, { qos: 0 }, () => resolve()),
+    )
+    const decideMs: number[] = []
+    let sampling = true
+    const sample = () => {
+      if (!sampling) return
+      const at = performance.now()
+      setTimeout(() => {
+        const t = performance.now()
+        r.b.state.get('test/a50') // the decision's lookup, on B's event loop
+        decideMs.push(performance.now() - t + (t - at - 2 > 0 ? t - at - 2 : 0))
+        sample()
+      }, 2)
+    }
+    const t0 = performance.now()
+    await m.start()
+    sample()
+    while (r.b.count < target) {
+      if (performance.now() - t0 > 600_000) throw new Error(`replication stalled at ${r.b.count}/${target}`)
+      await sleep(20)
+    }
+    const replicateS = (performance.now() - t0) / 1000
+    sampling = false
+    if (r.b.stateHash !== r.a.stateHash) throw new Error('replica ended with another state hash')
+    observer.end(true)
+    await m.close()
+    await r.a.close()
+    await r.b.close()
+
+    // merge: N/2 on each side while apart
+    const g = await pair(dir, 'merge')
+    await fill(g.a, N / 2, DEVICE, 'a')
+    await fill(g.b, N / 2, DEVICE2, 'b')
+    const mm = await mesh(g.a, g.b)
+    const t1 = performance.now()
+    await mm.start()
+    while (g.a.stateHash !== g.b.stateHash || g.a.count !== g.b.count) {
+      if (performance.now() - t1 > 600_000) throw new Error('merge stalled')
+      await sleep(20)
+    }
+    const mergeS = (performance.now() - t1) / 1000
+    await mm.close()
+    await g.a.close()
+    await g.b.close()
+
+    const hyper = await hypercoreBaseline(N)
+    const replicatePerS = N / replicateS
+    process.stdout.write(
+      `${JSON.stringify({
+        bench: 'sync',
+        records: N,
+        replicate_per_s: round(replicatePerS),
+        merge_s: round(mergeS, 2),
+        bytes_per_record_wire: round(wireBytesSeen / N),
+        decide_p99_ms_during_sync: round(pct(decideMs, 0.99), 3),
+        decide_samples: decideMs.length,
+        hypercore_version: require('hypercore/package.json').version,
+        hypercore_replicate_per_s: round(hyper),
+        ratio_vs_hypercore: round(replicatePerS / hyper, 2),
+        node: process.version,
+      })}\n`,
+    )
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
