@@ -238,7 +238,7 @@ export class LatchkeyNode extends Resource {
         return a ? `mqtt://${a.host === '0.0.0.0' ? '127.0.0.1' : a.host}:${a.port}` : null
       })
     }
-    config.mqtt.peers.forEach((url, i) => link(`peer-${i}`, url))
+    for (const [i, url] of config.mqtt.peers.entries()) link(`peer-${i}`, url)
   }
 
   /**
