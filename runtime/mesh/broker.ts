@@ -226,7 +226,11 @@ export class EmbeddedBroker extends Resource {
       done(null, sub)
     }
 
-    const server = createServer(aedes.handle)
+    // No Nagle: sync is request/answer; a delayed ACK per small message would stall each round trip.
+    const server = createServer((socket) => {
+      socket.setNoDelay(true)
+      aedes.handle(socket)
+    })
     this.#server = server
     const { host, port } = this.#opts
     await new Promise<void>((resolve, reject) => {

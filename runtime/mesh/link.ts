@@ -116,6 +116,8 @@ export class PeerLink extends Resource {
     this.#client = client
     o.engine.attach(client, this.name)
     client.on('connect', () => {
+      // No Nagle on the link either: requests and batches are small, latency-bound messages.
+      ;(client.stream as { setNoDelay?: (on: boolean) => void } | undefined)?.setNoDelay?.(true)
       this.#failures = 0
       this.stats.connects++
       o.log.info({ link: this.name, url }, 'peer link connected')
