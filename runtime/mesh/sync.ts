@@ -381,7 +381,11 @@ export class SyncEngine extends Resource {
   }
 
   /** Reads the ranges in (author, seq) order and packs them into messages under maxMessageBytes. */
-  #chunk(ranges: ReadonlyArray<[string, number, number]>, maxRecords: number): Uint8Array[] {
+  #chunk(
+    ranges: ReadonlyArray<[string, number, number]>,
+    maxRecords: number,
+    firstOnly = false,
+  ): Uint8Array[] {
     const out: Uint8Array[] = []
     let cur: Uint8Array[] = []
     let bytes = 0
@@ -391,18 +395,34 @@ export class SyncEngine extends Resource {
       cur = []
       bytes = 0
     }
+    let full = false
     for (const [author, fromSeq, n] of ranges) {
-      if (total >= maxRecords) break
-      for (const r of this.#ledger.range(author, fromSeq, Math.min(n, maxRecords - total))) {
-        const w = wireBytes(r)
-        if (
-          bytes + w.length + batchOverhead(cur.length + 1) > this.#maxBytes ||
-          cur.length >= MAX_BATCH_RECORDS
-        )
-          flush()
-        cur.push(w)
-        bytes += w.length
-        total++
+      if (total >= maxRecords || full) break
+      // Read in pages: a one-message answer should not read (and encode) records it cannot send.
+      let seq = fromSeq
+      let left = Math.min(n, maxRecords - total)
+      while (left > 0 && !full) {
+        const page = this.#ledger.range(author, seq, Math.min(64, left))
+        if (page.length === 0) break
+        for (const r of page) {
+          const w = wireBytes(r)
+          if (
+            bytes + w.length + batchOverhead(cur.length + 1) > this.#maxBytes ||
+            cur.length >= MAX_BATCH_RECORDS
+          ) {
+            flush()
+            // A request is answered by one message: stop reading once it is full.
+            if (firstOnly) {
+              full = true
+              break
+            }
+          }
+          cur.push(w)
+          bytes += w.length
+          total++
+        }
+        seq += page.length
+        left -= page.length
       }
     }
     flush()
@@ -538,7 +558,7 @@ export class SyncEngine extends Resource {
       .sort((x, y) => (x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : 0))
     const limit = Math.min(req.limit, MAX_BATCH_RECORDS)
     // One request is answered by one message: what fits under maxMessageBytes, in order.
-    const payload = this.#chunk(ranges, limit)[0]
+    const payload = this.#chunk(ranges, limit, true)[0]
     if (!payload) {
       this.counters.emptyRequests++
       return
