@@ -14,14 +14,13 @@ import { writeRecord } from '../runtime/cli/ledger-client.ts'
 import { type Config, loadConfigFile } from '../runtime/config/load.ts'
 import { loadOrCreateKeyFile, readKeyFile } from '../runtime/keys.ts'
 import { silentLogger } from '../runtime/ledger/testing/fixtures.ts'
-import { BIN, hasTool, spawnTracked, tmpDir } from './helpers/index.ts'
+import { BIN, freePorts, hasTool, spawnTracked, tmpDir } from './helpers/index.ts'
 
+/** Ports for this file's nodes and brokers, drawn from one distinct set per test. */
+let pool: number[] = []
 async function freePort(): Promise<number> {
-  const s = createServer()
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r))
-  const port = (s.address() as { port: number }).port
-  await new Promise<void>((r) => s.close(() => r()))
-  return port
+  if (pool.length === 0) pool = await freePorts(16)
+  return pool.shift()!
 }
 
 async function startMosquitto(dir: string): Promise<number> {

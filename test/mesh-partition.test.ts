@@ -7,7 +7,6 @@
  * node SIGKILLed and restarted in the middle of its catch-up.
  */
 import { copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { initSite } from '../provisioning/site.ts'
@@ -15,7 +14,7 @@ import { writeRecord } from '../runtime/cli/ledger-client.ts'
 import { type Config, loadConfigFile } from '../runtime/config/load.ts'
 import { type KeyPair, loadOrCreateKeyFile, readKeyFile } from '../runtime/keys.ts'
 import { silentLogger, testKey } from '../runtime/ledger/testing/fixtures.ts'
-import { BIN, spawnTracked, tmpDir } from './helpers/index.ts'
+import { BIN, freePorts, spawnTracked, tmpDir } from './helpers/index.ts'
 import { startProxy } from './helpers/proxy.ts'
 
 interface Status {
@@ -24,12 +23,11 @@ interface Status {
   peers: Array<{ connected: boolean }>
 }
 
+/** Ports for this file's nodes and brokers, drawn from one distinct set per test. */
+let pool: number[] = []
 async function freePort(): Promise<number> {
-  const s = createServer()
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r))
-  const port = (s.address() as { port: number }).port
-  await new Promise<void>((r) => s.close(() => r()))
-  return port
+  if (pool.length === 0) pool = await freePorts(16)
+  return pool.shift()!
 }
 
 async function nodeConfig(
