@@ -48,12 +48,17 @@ export function runCommand(io: Io): Command {
 function waitForStopSignal(node: LatchkeyNode, timeoutMs: number): Promise<void> {
   return new Promise((resolve) => {
     let stopping = false
+    let stoppingAt = 0
     const onSignal = (signal: NodeJS.Signals) => {
       if (stopping) {
+        // Ctrl-C under `npm start` arrives twice: from the terminal to the process group, and
+        // forwarded by npm. Only a signal well after the first means "stop now".
+        if (performance.now() - stoppingAt < 1000) return
         node.log.warn({ signal }, 'second signal: exiting without waiting')
         process.exit(1)
       }
       stopping = true
+      stoppingAt = performance.now()
       node.log.info({ signal }, 'stopping')
       const timer = setTimeout(() => {
         node.log.error({ timeoutMs }, 'graceful stop timed out; exiting')
