@@ -105,3 +105,30 @@ export interface Dapp {
   /** How long `start` may take (default 5000 ms). */
   readonly startTimeoutMs?: number
 }
+
+/**
+ * Appends a record of the dapp's own type without awaiting it on the decision path: a record the
+ * fold rejects, or an append that fails, is logged, never thrown into an event handler.
+ */
+export async function appendOrLog(ctx: DappRuntimeContext, type: string, body: unknown): Promise<void> {
+  try {
+    const { rejection } = await ctx.append(type, body)
+    if (rejection) ctx.log.error({ type, body, rejection }, `${type} was not applied: ${rejection.code}`)
+  } catch (err) {
+    ctx.log.error({ err, type, body }, `${type} could not be appended`)
+  }
+}
+
+/** Awaits an actuation (or any side effect), logging its failure with `fields`. */
+export async function logFailure(
+  ctx: DappRuntimeContext,
+  p: Promise<unknown>,
+  what: string,
+  fields: Record<string, unknown> = {},
+): Promise<void> {
+  try {
+    await p
+  } catch (err) {
+    ctx.log.error({ err, ...fields }, `${what} failed`)
+  }
+}

@@ -78,6 +78,8 @@ const status = async (c: Config) =>
     stateHash: string
   }
 
+// Needs mosquitto: skipped only on a developer machine without it. In CI (CI=true) hasTool()
+// throws when the tool is missing, so these tests always run there (.ci/run installs it).
 describe.runIf(hasTool('mosquitto'))('mesh through an external mosquitto broker', () => {
   it('two nodes converge through mosquitto, then keep syncing live', async () => {
     const root = tmpDir()

@@ -11,7 +11,14 @@
  */
 
 import type { TimerHandle } from '../../devices/clock.ts'
-import type { AlarmEvent, BadgeEvent, DappRuntimeContext, InputEvent } from '../contract.ts'
+import {
+  type AlarmEvent,
+  appendOrLog,
+  type BadgeEvent,
+  type DappRuntimeContext,
+  type InputEvent,
+  logFailure,
+} from '../contract.ts'
 import { decide } from './decide.ts'
 import {
   type AlertType,
@@ -255,21 +262,11 @@ export class DoorController {
     )
   }
 
-  async #append(type: string, body: unknown): Promise<void> {
-    try {
-      const { rejection } = await this.#ctx.append(type, body)
-      if (rejection)
-        this.#ctx.log.error({ type, body, rejection }, `${type} was not applied: ${rejection.code}`)
-    } catch (err) {
-      this.#ctx.log.error({ err, type, body }, `${type} could not be appended`)
-    }
+  #append(type: string, body: unknown): Promise<void> {
+    return appendOrLog(this.#ctx, type, body)
   }
 
-  async #logged(p: Promise<unknown>, what: string): Promise<void> {
-    try {
-      await p
-    } catch (err) {
-      this.#ctx.log.error({ err }, `${what} failed`)
-    }
+  #logged(p: Promise<unknown>, what: string): Promise<void> {
+    return logFailure(this.#ctx, p, what)
   }
 }

@@ -12,7 +12,13 @@
  * is written. All timers run on ctx.clock.
  */
 import type { TimerHandle } from '../../devices/clock.ts'
-import type { BadgeEvent, DappRuntimeContext, InputEvent } from '../contract.ts'
+import {
+  appendOrLog,
+  type BadgeEvent,
+  type DappRuntimeContext,
+  type InputEvent,
+  logFailure,
+} from '../contract.ts'
 import { offlinePolicy, offlineState } from '../door-access/model.ts'
 import { decideTool, type ToolDecision } from './decide.ts'
 import { type EndedBy, isLatched, type OpenSession, sessionMinutes, type Usage, usageOf } from './model.ts'
@@ -364,22 +370,12 @@ export class ToolController {
     if (this.tool.buzzer) void this.#logged(this.#ctx.outputs.buzzer(this.tool.buzzer).stop(), 'buzzer')
   }
 
-  async #append(type: string, body: unknown): Promise<void> {
-    try {
-      const { rejection } = await this.#ctx.append(type, body)
-      if (rejection)
-        this.#ctx.log.error({ type, body, rejection }, `${type} was not applied: ${rejection.code}`)
-    } catch (err) {
-      this.#ctx.log.error({ err, type, body }, `${type} could not be appended`)
-    }
+  #append(type: string, body: unknown): Promise<void> {
+    return appendOrLog(this.#ctx, type, body)
   }
 
-  async #logged(p: Promise<unknown>, what: string): Promise<void> {
-    try {
-      await p
-    } catch (err) {
-      this.#ctx.log.error({ err, tool: this.tool.name }, `${what} failed`)
-    }
+  #logged(p: Promise<unknown>, what: string): Promise<void> {
+    return logFailure(this.#ctx, p, what, { tool: this.tool.name })
   }
 }
 

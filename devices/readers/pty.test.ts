@@ -12,6 +12,8 @@ import type { BadgeEvent, BadgeReader } from './reader.ts'
 import { BADGE, concat, emFrame, HIGH_BADGE, Pn532CardSim } from './testing/fixtures.ts'
 import { startPty } from './testing/pty.ts'
 
+// Needs socat: skipped only on a developer machine without it. In CI (CI=true) hasTool()
+// throws when the tool is missing, so these tests always run there (.ci/run installs it).
 const socat = hasTool('socat')
 
 async function until(what: string, check: () => boolean, ms = 10_000): Promise<void> {
