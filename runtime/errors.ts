@@ -170,6 +170,21 @@ export const errors = {
     (url: string) => ({ url }),
   ),
   CLOSED: define('LK_CLOSED', 'operational', (name: string) => `${name} is closed`),
+
+  // Releases (latchkey verify-release)
+  RELEASE_UNREADABLE: define(
+    'LK_RELEASE_UNREADABLE',
+    'usage',
+    (file: string, reason: string) => `cannot read ${file}: ${reason}`,
+    (file: string) => ({ file }),
+  ),
+  RELEASE_KEY_INVALID: define(
+    'LK_RELEASE_KEY_INVALID',
+    'usage',
+    (given: string) =>
+      `release public key ${given} is neither 64 hex digits nor a file holding them (dist/release.pub)`,
+    (given: string) => ({ given }),
+  ),
 } as const
 
 /** A programmer error (a bug) is rethrown; only catalogued operational and usage errors are handled. */

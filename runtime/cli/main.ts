@@ -14,8 +14,10 @@ import { ledgerCommand } from './commands/ledger.ts'
 import { memberCommand } from './commands/member.ts'
 import { runCommand } from './commands/run.ts'
 import { safeStateCommand } from './commands/safe-state.ts'
+import { selfTestCommand } from './commands/self-test.ts'
 import { siteCommand } from './commands/site.ts'
 import { statusCommand } from './commands/status.ts'
+import { verifyReleaseCommand } from './commands/verify-release.ts'
 import type { Io } from './io.ts'
 
 export function buildProgram(io: Io): Command {
@@ -35,6 +37,8 @@ export function buildProgram(io: Io): Command {
   program.addCommand(certCommand(io))
   program.addCommand(ledgerCommand(io))
   program.addCommand(safeStateCommand(io))
+  program.addCommand(selfTestCommand(io))
+  program.addCommand(verifyReleaseCommand(io))
   for (const cmd of laterCommands(io)) program.addCommand(cmd)
   const configure = (cmd: Command) => {
     cmd.exitOverride().showSuggestionAfterError(true).configureOutput(program.configureOutput())
