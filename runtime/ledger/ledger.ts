@@ -31,6 +31,7 @@ import {
   equalBytes,
   fromHex,
   GENESIS_SITE,
+  keyHex,
   MAX_BODY_BYTES,
   MAX_PARENTS,
   prepareRecord,
@@ -44,7 +45,6 @@ import {
   TYPE_PATTERN,
   toHex,
   verifySignature,
-  verifySignatureAsync,
   wireBytes,
 } from './record.ts'
 import { type CutInfo, cutStateKey, type KeyInfo, keyStateKey, SITE_TYPES, siteDapp } from './site-dapp.ts'
@@ -139,6 +139,7 @@ export interface VerifyProblem {
 
 /**
  * Records that change who may do what: folded first, on their own, by the authority pass.
+ * Their rowids are listed in `authority_rows` (store.ts migration 4 names them too).
  * Governance approvals belong here because they decide whether an admin may be added or removed.
  */
 const AUTHORITY_TYPES: ReadonlySet<string> = new Set([
@@ -400,7 +401,10 @@ export class Ledger extends Resource {
       page: db.prepare(
         'SELECT rowid, * FROM records WHERE (ms, c, rowid) > (?, ?, ?) ORDER BY ms, c, rowid LIMIT ?',
       ),
-      byType: db.prepare('SELECT rowid, * FROM records WHERE type = ? ORDER BY ms, c'),
+      byType: db.prepare(
+        'SELECT r.rowid AS rowid, r.* FROM authority_rows s JOIN records r ON r.rowid = s.rec WHERE r.type = ? ORDER BY r.ms, r.c',
+      ),
+      authorityRowPut: db.prepare('INSERT INTO authority_rows (rec) VALUES (?)'),
       undoFrom: db.prepare(
         'SELECT r.rowid AS rowid, r.ms, r.c, r.id, u.changes FROM undo u JOIN records r ON r.rowid = u.rec WHERE (r.ms, r.c) >= (?, ?) ORDER BY r.ms DESC, r.c DESC',
       ),
@@ -554,7 +558,7 @@ export class Ledger extends Resource {
       for (const a of this.#authors.values()) if (a.reserved && a.reserved.seq <= a.headSeq) a.reserved = null
       batch.forEach((p, i) => {
         const record = records[i]!
-        const stored = this.#authors.get(toHex(record.author))!.headSeq >= record.seq
+        const stored = this.#authors.get(keyHex(record.author))!.headSeq >= record.seq
         if (!stored)
           p.reject(new Error(`append of ${record.type} was refused: ${JSON.stringify(report.reasons)}`))
         else p.resolve({ record, rejection: this.rejectionOf(toHex(record.id)) })
@@ -624,7 +628,7 @@ export class Ledger extends Resource {
     })
     tx()
     for (const { record } of accepted) {
-      const a = this.#authors.get(toHex(record.author))
+      const a = this.#authors.get(keyHex(record.author))
       if (a?.reserved && a.reserved.seq <= a.headSeq) a.reserved = null
     }
     this.counters.ingested += report.accepted
@@ -678,7 +682,7 @@ export class Ledger extends Resource {
     }
     if (r.type === 'site.genesis') {
       if (this.#site && equalBytes(r.id, this.#site))
-        return this.#authors.has(toHex(r.author)) ? 'duplicate' : null
+        return this.#authors.has(keyHex(r.author)) ? 'duplicate' : null
       if (this.#site) return reject(Reason.GENESIS, 'a second genesis for a site that already has one')
       if (r.seq !== 1) return reject(Reason.GENESIS, "a genesis must be its author's first record")
     } else if (!this.#site) {
@@ -690,7 +694,7 @@ export class Ledger extends Resource {
       )
     }
     // duplicate / fork
-    const author = this.#authors.get(toHex(r.author))
+    const author = this.#authors.get(keyHex(r.author))
     if (author && r.seq <= author.headSeq) {
       const held = this.#stmts.idAt.get(author.idx, r.seq) as { id: Uint8Array } | undefined
       if (held && equalBytes(held.id, r.id)) return 'duplicate'
@@ -739,7 +743,7 @@ export class Ledger extends Resource {
       return reject(Reason.UNKNOWN_TYPE, `no loaded dapp owns record type ${r.type}`)
     // ancestry: an author's first record must follow its enrolment (or be a genesis admin's)
     if (r.seq === 1 && r.type !== 'site.genesis') {
-      const enrolments = this.#enrolIndex.get(toHex(r.author)) ?? []
+      const enrolments = this.#enrolIndex.get(keyHex(r.author)) ?? []
       const follows = enrolments.some(([aIdx, aSeq]) =>
         parentAuthors.some(([pa, pSeq]) => pa.idx === aIdx && pSeq >= aSeq),
       )
@@ -777,7 +781,7 @@ export class Ledger extends Resource {
       } catch {
         continue
       }
-      const author = this.#authors.get(toHex(r.author))
+      const author = this.#authors.get(keyHex(r.author))
       if (!equalBytes(r.id, id) || !author || author.idx < 0 || !verifySignature(r)) continue
       return { ms: r.hlc.ms, c: r.hlc.c, author: author.idx, seq: r.seq }
     }
@@ -785,7 +789,7 @@ export class Ledger extends Resource {
   }
 
   #store(r: SignedRecord): number {
-    const hex = toHex(r.author)
+    const hex = keyHex(r.author)
     let author = this.#authors.get(hex)
     if (!author || author.idx < 0) {
       const idx = this.#authorsByIdx.length
@@ -816,6 +820,7 @@ export class Ledger extends Resource {
       parents,
       r.body,
     )
+    if (AUTHORITY_TYPES.has(r.type)) this.#stmts.authorityRowPut.run(lastInsertRowid)
     this.#headsMoved.add(author)
     author.headSeq = r.seq
     author.headId = r.id
@@ -1014,7 +1019,7 @@ export class Ledger extends Resource {
     },
     state: StateView = this.state,
   ): FoldRecord {
-    const authorHex = toHex(r.author)
+    const authorHex = keyHex(r.author)
     let body: unknown = r.value
     if (body === undefined) {
       try {

@@ -11,10 +11,11 @@
  * SHA-256("latchkey/record/v1\0" || recordBytes); the author signs the 32-byte id with Ed25519.
  * A signed record on the wire and in exports is `sig (64 bytes) || recordBytes`.
  */
-import { createHash, sign as edSign, verify as edVerify, type KeyObject } from 'node:crypto'
+import { sign as edSign, verify as edVerify, type KeyObject } from 'node:crypto'
 import * as dagCbor from '@ipld/dag-cbor'
 import { decode as cborDecode, type DecodeOptions, Tokenizer, Type } from 'cborg'
 import { publicKeyObject } from '../keys.ts'
+import { makeDomainHasher, NOT_FAST, readCanonicalBody, readRecordLayout } from './canonical.ts'
 import { type Hlc, isValidHlc } from './hlc.ts'
 import { Reason, type Rejection } from './reasons.ts'
 
@@ -236,8 +237,11 @@ function putHead(out: Uint8Array, o: number, major: number, n: number): number {
   return o + 9
 }
 
+const domainHash = makeDomainHasher(ID_DOMAIN, MAX_RECORD_BYTES)
+
+/** SHA-256("latchkey/record/v1\0" || bytes). */
 export function recordId(bytes: Uint8Array): Uint8Array {
-  return new Uint8Array(createHash('sha256').update(ID_DOMAIN).update(bytes).digest())
+  return domainHash(bytes)
 }
 
 /** Builds and signs a record with the author's private key. */
@@ -317,25 +321,44 @@ export function decodeWire(wire: Uint8Array): SignedRecord {
   }
   if (wire.length < SIG_BYTES + 16)
     fail(Reason.MALFORMED, `a signed record of ${wire.length} bytes is truncated`)
-  const sig = wire.subarray(0, SIG_BYTES)
-  const bytes = wire.subarray(SIG_BYTES)
-  return { ...decodeRecordBytes(bytes), sig: new Uint8Array(sig) }
+  // One private copy; the record's fields are views of it.
+  const own = new Uint8Array(wire)
+  return decodeOwned(own.subarray(SIG_BYTES), own.subarray(0, SIG_BYTES))
 }
 
 /** Decodes canonical record bytes and computes the id. */
 export function decodeRecordBytes(input: Uint8Array): Omit<SignedRecord, 'sig'> {
-  const bytes = new Uint8Array(input)
-  // Fast path: read the fixed layout directly; accepted only if it re-encodes to these exact
-  // bytes (so it is canonical by construction). Anything else takes the generic strict decoder,
-  // which also gives the precise reason code.
-  const fast = readLayout(bytes)
-  if (fast?.v === RECORD_VERSION) {
-    const fields = checkFields(fast)
-    if (equalBytes(encodeRecord(fields), bytes)) {
-      const value = checkCanonicalBody(fields.body)
-      return { ...fields, id: recordId(bytes), bytes, value }
-    }
+  return decodeOwned(new Uint8Array(input), null)
+}
+
+function decodeOwned(bytes: Uint8Array, sig: Uint8Array | null): SignedRecord {
+  // Fast path: read the fixed layout with canonical checks in one pass. Anything it is unsure
+  // of takes the generic strict decoder, which also gives the precise reason code.
+  const fast = readRecordLayout(bytes)
+  let fields: RecordFields
+  if (fast !== NOT_FAST && fast.v === RECORD_VERSION)
+    fields = checkFields(fast as unknown as Record<string, unknown>)
+  else fields = genericFields(bytes)
+  let value = readCanonicalBody(fields.body)
+  if (value === NOT_FAST) value = checkCanonicalBody(fields.body)
+  return {
+    v: fields.v,
+    site: fields.site,
+    author: fields.author,
+    seq: fields.seq,
+    prev: fields.prev,
+    parents: fields.parents,
+    hlc: fields.hlc,
+    type: fields.type,
+    body: fields.body,
+    id: recordId(bytes),
+    sig: sig as Uint8Array,
+    bytes,
+    value,
   }
+}
+
+function genericFields(bytes: Uint8Array): RecordFields {
   let raw: Record<string, unknown>
   try {
     raw = strictDecode(bytes) as Record<string, unknown>
@@ -360,8 +383,7 @@ export function decodeRecordBytes(input: Uint8Array): Omit<SignedRecord, 'sig'> 
   const fields = checkFields(raw)
   if (!equalBytes(encodeRecord(fields), bytes))
     fail(Reason.NOT_CANONICAL, 'record bytes are not in canonical form')
-  const value = checkCanonicalBody(fields.body)
-  return { ...fields, id: recordId(bytes), bytes, value }
+  return fields
 }
 
 /** Field types and limits, whichever decoder produced `raw`. */
@@ -404,74 +426,6 @@ function checkFields(raw: Record<string, unknown>): RecordFields {
   return fields
 }
 
-const textDecoder = new TextDecoder('utf-8', { fatal: true })
-
-/**
- * Reads the record layout that `encodeRecord` writes, field by field; null at the first
- * deviation (the caller then falls back to the generic decoder). Not a validator: the caller
- * re-encodes what it read and compares.
- */
-export function readLayout(b: Uint8Array): Record<string, unknown> | null {
-  let o = 0
-  const head = (major: number): number => {
-    const byte = b[o++]
-    if (byte === undefined || byte >> 5 !== major) throw o
-    const info = byte & 31
-    if (info < 24) return info
-    let n = 0
-    const len = info === 24 ? 1 : info === 25 ? 2 : info === 26 ? 4 : info === 27 ? 8 : 0
-    if (len === 0 || o + len > b.length) throw o
-    for (let i = 0; i < len; i++) n = n * 256 + b[o++]!
-    if (!Number.isSafeInteger(n)) throw o
-    return n
-  }
-  const key = (k: (typeof CANONICAL_KEYS)[number]) => {
-    const kb = KEY_BYTES[k]
-    for (let i = 0; i < kb.length; i++) if (b[o + i] !== kb[i]) throw o
-    o += kb.length
-  }
-  const bytes = (): Uint8Array => {
-    const n = head(2)
-    if (o + n > b.length) throw o
-    const out = b.slice(o, o + n)
-    o += n
-    return out
-  }
-  try {
-    if (b[o++] !== 0xa9) return null
-    key('v')
-    const v = head(0)
-    key('hlc')
-    if (b[o++] !== 0x82) return null
-    const hlc = [head(0), head(0)]
-    key('seq')
-    const seq = head(0)
-    key('body')
-    const body = bytes()
-    key('prev')
-    let prev: Uint8Array | null = null
-    if (b[o] === 0xf6) o++
-    else prev = bytes()
-    key('site')
-    const site = bytes()
-    key('type')
-    const n = head(3)
-    if (o + n > b.length) return null
-    const type = textDecoder.decode(b.subarray(o, o + n))
-    o += n
-    key('author')
-    const author = bytes()
-    key('parents')
-    const count = head(4)
-    const parents: Uint8Array[] = []
-    for (let i = 0; i < count; i++) parents.push(bytes())
-    if (o !== b.length) return null
-    return { v, hlc, seq, body, prev, site, type, author, parents }
-  } catch {
-    return null
-  }
-}
-
 /** A body must be canonical too: one value, one encoding (re-encoding must give the same bytes). */
 function checkCanonicalBody(body: Uint8Array): unknown {
   let value: unknown
@@ -498,6 +452,20 @@ export function compareBytes(a: Uint8Array, b: Uint8Array): number {
 
 export function toHex(b: Uint8Array): string {
   return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex')
+}
+
+let lastKey: Uint8Array | null = null
+let lastKeyHex = ''
+
+/**
+ * Hex of an author key, remembering the last one: a batch from a peer is mostly long runs of
+ * one author, and the ingest path asks for the same key's hex several times per record.
+ */
+export function keyHex(key: Uint8Array): string {
+  if (lastKey !== null && equalBytes(key, lastKey)) return lastKeyHex
+  lastKeyHex = toHex(key)
+  lastKey = new Uint8Array(key)
+  return lastKeyHex
 }
 
 export function fromHex(s: string): Uint8Array {

@@ -72,6 +72,18 @@ const migrations: ReadonlyArray<(db: Db) => void> = [
   (db) => {
     db.exec('DROP INDEX records_id; CREATE INDEX records_id4 ON records (substr(id, 1, 4))')
   },
+  // 4: only authority records (ledger.ts AUTHORITY_TYPES) are ever looked up by type: a table
+  //    of their rowids replaces the index on every record's type (one index insert less per
+  //    record, ~8 bytes less per record on disk).
+  (db) => {
+    db.exec(`
+      CREATE TABLE authority_rows (rec INTEGER PRIMARY KEY);
+      INSERT INTO authority_rows (rec)
+        SELECT r.rowid FROM records r JOIN types t ON t.idx = r.type
+        WHERE t.name LIKE 'site.%' OR t.name IN ('governance.propose', 'governance.approve');
+      DROP INDEX records_type;
+    `)
+  },
 ]
 
 export const SCHEMA_VERSION = migrations.length
