@@ -9,6 +9,7 @@ import { versionLine } from '../version.ts'
 import { badgeCommand } from './commands/badge.ts'
 import { certCommand } from './commands/cert.ts'
 import { doctorCommand } from './commands/doctor.ts'
+import { doorCommand } from './commands/door.ts'
 import { laterCommands } from './commands/later.ts'
 import { ledgerCommand } from './commands/ledger.ts'
 import { memberCommand } from './commands/member.ts'
@@ -34,6 +35,7 @@ export function buildProgram(io: Io): Command {
   program.addCommand(siteCommand(io))
   program.addCommand(memberCommand(io))
   program.addCommand(badgeCommand(io))
+  program.addCommand(doorCommand(io))
   program.addCommand(certCommand(io))
   program.addCommand(ledgerCommand(io))
   program.addCommand(safeStateCommand(io))

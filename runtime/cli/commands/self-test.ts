@@ -158,7 +158,9 @@ const brokerProbe: Probe = async () => {
 
 const serialProbe: Probe = async () => {
   const bindings = require('@serialport/bindings-cpp') as typeof import('@serialport/bindings-cpp')
-  if (typeof bindings.autoDetect() !== 'function') throw new Error('no serialport binding for this platform')
+  // Importing the package dlopens its addon; autoDetect picks this platform's binding.
+  if (typeof bindings.autoDetect()?.list !== 'function')
+    throw new Error('no serialport binding for this platform')
   return { detail: 'the serialport native binding loads' }
 }
 
