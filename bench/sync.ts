@@ -2,19 +2,23 @@
  * Sync benchmark: `npm run bench -- sync [--records N]`. Prints one JSON line.
  *
  * - replicate_per_s: N records (200-byte bodies) from node A to an empty node B (site records
- *   only) over loopback MQTT through A's embedded broker, counted when verified and stored on B.
- * - merge_s: two nodes that each appended N/2 records while apart, from reconnect to equal
- *   state hash.
+ *   only) over loopback MQTT through A's embedded broker, counted when verified and stored on B
+ *   (and folded: B's state hash equals A's). A runs in a process of its own (bench/sync-peer.ts),
+ *   as nodes do; B in this one.
+ * - merge_s: two nodes (processes) that each appended N/2 records while apart, from reconnect
+ *   to equal record count and state hash on both.
  * - bytes_per_record_wire: batch payload bytes on the wire during the replication / records.
  * - decide_p99_ms_during_sync: while B catches up, a badge decision (state lookup) is scheduled
  *   every 2 ms on B's event loop; the time from scheduling to decided, p99.
  * - hypercore_replicate_per_s: the same run's baseline, hypercore 10 replicating N 200-byte
  *   entries to an empty peer over an in-process stream; ratio_vs_hypercore.
  */
+import { spawn } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { createInterface } from 'node:readline'
 import mqtt from 'mqtt'
 import type { KeyPair } from '../runtime/keys.ts'
 import type { Ledger } from '../runtime/ledger/ledger.ts'
@@ -29,7 +33,6 @@ import {
   testKey,
 } from '../runtime/ledger/testing/fixtures.ts'
 import { makeToken } from '../runtime/mesh/auth.ts'
-import { EmbeddedBroker } from '../runtime/mesh/broker.ts'
 import { PeerLink } from '../runtime/mesh/link.ts'
 import { SyncEngine } from '../runtime/mesh/sync.ts'
 
@@ -64,42 +67,47 @@ async function pair(dir: string, name: string) {
   await provision(a)
   for (const k of [DEVICE2, OBSERVER])
     await a.append('site.enrol', { key: k.publicKey, role: 'device', name: k.id.slice(0, 8) }, ADMIN)
-  const b = await openTestLedger({ dir, name: `${name}-b` })
+  const b = await openTestLedger({ dir, name: `${name}-b`, checkpointWorker: true })
   b.ingest([...a.records()].map(wireBytes))
   return { a, b }
 }
 
-async function mesh(a: Ledger, b: Ledger) {
-  const log = silentLogger()
-  const broker = new EmbeddedBroker({
-    host: '127.0.0.1',
-    port: 0,
-    log,
-    directory: () => a,
-    maxPayloadBytes: 1 << 20,
-    rate: { perSecond: 1e6, burst: 1e6 },
+/** Node A in a process of its own (bench/sync-peer.ts) serving its broker; returns its URL. */
+async function peerProcess(file: string, keyByte: number) {
+  const child = spawn(process.execPath, [join(import.meta.dirname, 'sync-peer.ts'), file, String(keyByte)], {
+    stdio: ['pipe', 'pipe', 'inherit'],
   })
-  await broker.ready()
-  const url = `mqtt://127.0.0.1:${broker.address!.port}`
-  const tuning = {}
-  const ea = new SyncEngine({ ledger: a, key: DEVICE, log, ...tuning })
-  const eb = new SyncEngine({ ledger: b, key: DEVICE2, log, ...tuning })
-  await ea.ready()
-  await eb.ready()
-  const la = new PeerLink({ url, name: 'a', engine: ea, key: DEVICE, site: () => a.site, log })
-  const lb = new PeerLink({ url, name: 'b', engine: eb, key: DEVICE2, site: () => b.site, log })
+  const lines = createInterface({ input: child.stdout! })
+  const waiting: Array<(l: string) => void> = []
+  lines.on('line', (l) => waiting.shift()?.(l))
+  const next = () => new Promise<string>((resolve) => waiting.push(resolve))
+  const { port } = JSON.parse(await next()) as { port: number }
   return {
-    url,
-    start: async () => {
-      await la.ready()
-      await lb.ready()
+    url: `mqtt://127.0.0.1:${port}`,
+    status: async () => {
+      const line = next()
+      child.stdin!.write('status\n')
+      return JSON.parse(await line) as { count: number; stateHash: string }
     },
+    stop: () =>
+      new Promise<void>((resolve) => {
+        child.once('exit', () => resolve())
+        child.stdin!.end()
+      }),
+  }
+}
+
+/** Node B, in this process: its engine linked to A's broker. */
+async function nodeB(b: Ledger, url: string) {
+  const log = silentLogger()
+  const engine = new SyncEngine({ ledger: b, key: DEVICE2, log })
+  await engine.ready()
+  const link = new PeerLink({ url, name: 'a', engine, key: DEVICE2, site: () => b.site, log })
+  return {
+    start: () => link.ready(),
     close: async () => {
-      await lb.close()
-      await la.close()
-      await eb.close()
-      await ea.close()
-      await broker.close()
+      await link.close()
+      await engine.close()
     },
   }
 }
@@ -132,12 +140,15 @@ export async function run(args: string[]): Promise<void> {
     const r = await pair(dir, 'rep')
     await fill(r.a, N, DEVICE, 'a')
     const target = r.a.count
-    const m = await mesh(r.a, r.b)
+    const aHash = r.a.stateHash
     const site = toHex(r.a.site!)
+    await r.a.close()
+    const peerA = await peerProcess(join(dir, 'rep-a.db'), 2)
+    const m = await nodeB(r.b, peerA.url)
     let wireBytesSeen = 0
-    const observer = mqtt.connect(m.url, {
+    const observer = mqtt.connect(peerA.url, {
       username: OBSERVER.id,
-      password: makeToken(OBSERVER, r.a.site!, Date.now()),
+      password: makeToken(OBSERVER, r.b.site!, Date.now()),
       clientId: `${OBSERVER.id}-bench`,
       reconnectPeriod: 0,
     })
@@ -166,32 +177,39 @@ export async function run(args: string[]): Promise<void> {
     const t0 = performance.now()
     await m.start()
     sample()
-    while (r.b.count < target) {
+    while (r.b.count < target || r.b.unsettled) {
       if (performance.now() - t0 > 600_000) throw new Error(`replication stalled at ${r.b.count}/${target}`)
-      await sleep(20)
+      await sleep(5)
     }
     const replicateS = (performance.now() - t0) / 1000
     sampling = false
-    if (r.b.stateHash !== r.a.stateHash) throw new Error('replica ended with another state hash')
+    if (r.b.stateHash !== aHash) throw new Error('replica ended with another state hash')
     observer.end(true)
     await m.close()
-    await r.a.close()
+    await peerA.stop()
     await r.b.close()
 
     // merge: N/2 on each side while apart
     const g = await pair(dir, 'merge')
     await fill(g.a, N / 2, DEVICE, 'a')
     await fill(g.b, N / 2, DEVICE2, 'b')
-    const mm = await mesh(g.a, g.b)
+    const total = g.a.count + g.b.count - 4 // the four site records are on both sides
+    await g.a.close()
+    const peerG = await peerProcess(join(dir, 'merge-a.db'), 2)
+    const mm = await nodeB(g.b, peerG.url)
     const t1 = performance.now()
     await mm.start()
-    while (g.a.stateHash !== g.b.stateHash || g.a.count !== g.b.count) {
+    for (;;) {
       if (performance.now() - t1 > 600_000) throw new Error('merge stalled')
-      await sleep(20)
+      if (g.b.count === total && !g.b.unsettled) {
+        const sa = await peerG.status()
+        if (sa.count === total && sa.stateHash === g.b.stateHash) break
+      }
+      await sleep(5)
     }
     const mergeS = (performance.now() - t1) / 1000
     await mm.close()
-    await g.a.close()
+    await peerG.stop()
     await g.b.close()
 
     const hyper = await hypercoreBaseline(N)

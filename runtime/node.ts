@@ -120,6 +120,7 @@ export class LatchkeyNode extends Resource {
       file: join(this.dataDir, 'ledger.db'),
       log: log.child({ component: 'ledger' }),
       dapps: this.#dapps.map(ledgerDapp),
+      checkpointWorker: true,
     })
     this.ledger.events.on('fork', (fork: ForkEvidence) => this.#publishForkProof(fork))
     // A revocation drops the revoked key's broker session: once per batch, after the fold.

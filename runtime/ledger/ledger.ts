@@ -19,6 +19,7 @@ import * as dagCbor from '@ipld/dag-cbor'
 import { errors } from '../errors.ts'
 import { Resource } from '../lifecycle.ts'
 import type { Logger } from '../log.ts'
+import { Checkpointer } from './checkpointer.ts'
 import { DappRegistry, type FoldRecord, type LedgerDapp } from './dapp.ts'
 import { compareHlc, type Hlc, HybridClock, ZERO_HLC } from './hlc.ts'
 import { RETRYABLE, Reason, type Rejection, reject } from './reasons.ts'
@@ -65,6 +66,11 @@ export interface LedgerOptions {
   undoKeep?: number
   /** Open for reading only (CLI inspection while a node runs): no writes, no migrations. */
   readonly?: boolean
+  /**
+   * Run WAL checkpoints on a worker thread instead of inside commits (./checkpointer.ts). The
+   * node turns it on; off by default so short-lived tools and tests do not start a thread.
+   */
+  checkpointWorker?: boolean
 }
 
 export interface Signer {
@@ -93,6 +99,19 @@ export interface IngestOptions {
    * hash links; authority records are still verified one by one.
    */
   tipVerification?: boolean
+  /**
+   * Records relayed by a peer (sync catch-up and live push) are committed with WAL
+   * synchronous=NORMAL: atomic and safe from a crash of the process, but a power cut can lose
+   * the newest such transactions, which the next sync fetches again from the peers that hold
+   * them (an author's own records and everything submitted to this node are committed with
+   * synchronous=FULL, and a FULL commit syncs every earlier one with it). Default false.
+   */
+  relayed?: boolean
+  /**
+   * The wires are views of a buffer this ledger may keep referring to and nobody writes to
+   * (a received message): they are decoded in place instead of copied first.
+   */
+  owned?: boolean
 }
 
 interface Author {
@@ -148,6 +167,16 @@ const AUTHORITY_TYPES: ReadonlySet<string> = new Set([
   'governance.approve',
 ])
 const REJECTED_PREFIX = 'ledger/rejected/'
+/**
+ * Relayed records share one transaction across ingest calls (see `commitRelayed`): a commit
+ * rewrites every page it touched (random id-index leaves above all), so committing per small
+ * slice would write each record's pages many times over.
+ */
+const RELAY_COMMIT_RECORDS = 2048
+const RELAY_COMMIT_MS = 200
+/** Records written by one INSERT statement in bulk ingest (the per-statement cost dominates). */
+const ROWS_PER_INSERT = 32
+const COLUMNS = 10
 const before = (a: OrderKey, b: OrderKey) => compareOrder(a, b) < 0
 const HORIZON_ID = new Uint8Array(32)
 
@@ -191,6 +220,20 @@ export class Ledger extends Resource {
   #headsMoved = new Set<Author>()
   #sincePrune = 0
   #stmts!: ReturnType<Ledger['statements']>
+  /** Rowid of the next stored record (explicit, so rows can be written in multi-row INSERTs). */
+  #nextRowid = 1
+  /** Column values of records stored in this transaction but not yet written (see #writeRows). */
+  #rowValues: unknown[] = []
+  /** The connection's current WAL sync mode (store.ts opens with FULL). */
+  #synchronous: 'FULL' | 'NORMAL' = 'FULL'
+  /**
+   * A replay that relayed ingest put off (see `settle`): the earliest order key whose fold is
+   * out of date. Persisted as meta 'replay_from' so a restart finishes it.
+   */
+  #pendingReplay: OrderKey | null = null
+  #checkpointer: Checkpointer | null = null
+  /** The open transaction of relayed records, if any. */
+  #relay: { records: number; since: number; timer: ReturnType<typeof setTimeout> } | null = null
   /** Heads of other authors already named as parents by each local author. */
   #namedParents = new Map<string, Map<string, number>>()
 
@@ -305,6 +348,7 @@ export class Ledger extends Resource {
     const db = openDb(this.#opts.file, { readonly: this.#opts.readonly ?? false })
     this.#db = db
     this.#stmts = this.statements(db)
+    this.#loadNextRowid()
     for (const t of db.prepare('SELECT idx, name FROM types ORDER BY idx').all() as Array<{
       idx: number
       name: string
@@ -356,6 +400,12 @@ export class Ledger extends Resource {
     }
     this.#loadEnrolIndex()
     this.#cuts = this.#authorityPass()
+    const replayFrom = meta('replay_from') as Uint8Array | undefined
+    if (replayFrom) {
+      // A catch-up was cut short before its replay: finish it.
+      this.#pendingReplay = decodeOrderKey(replayFrom)
+      this.settle()
+    }
     const latest =
       this.#count > 0
         ? (db.prepare('SELECT ms, c FROM records ORDER BY ms DESC, c DESC LIMIT 1').get() as {
@@ -366,6 +416,8 @@ export class Ledger extends Resource {
     if (latest) this.clock.observe({ ms: latest.ms, c: latest.c })
     // Held records get another chance: this start may bring the dapp or the clock they waited for.
     if (!this.#opts.readonly) this.retryHeld()
+    if (this.#opts.checkpointWorker && !this.#opts.readonly && this.#opts.file !== ':memory:')
+      this.#checkpointer = new Checkpointer(db, this.#opts.file, this.#log)
     this.#log.info(
       { records: this.#count, stateHash: this.state.hash, site: this.#site ? toHex(this.#site) : null },
       'ledger open',
@@ -375,6 +427,9 @@ export class Ledger extends Resource {
   protected async _close(): Promise<void> {
     if (this.#pending.length > 0) this.#flush()
     await this.#flushChain
+    this.commitRelayed()
+    await this.#checkpointer?.close()
+    this.#checkpointer = null
     this.#db?.close()
     this.#db = null
   }
@@ -382,6 +437,7 @@ export class Ledger extends Resource {
   private statements(db: Db) {
     return {
       metaGet: db.prepare('SELECT value FROM meta WHERE key = ?'),
+      metaDel: db.prepare('DELETE FROM meta WHERE key = ?'),
       metaPut: db.prepare(
         'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
       ),
@@ -389,8 +445,15 @@ export class Ledger extends Resource {
       setHead: db.prepare('UPDATE authors SET head_seq = ? WHERE idx = ?'),
       insertType: db.prepare('INSERT INTO types (idx, name) VALUES (?, ?)'),
       insertRecord: db.prepare(
-        'INSERT INTO records (author, seq, ms, c, type, id, sig, parents, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+        'INSERT INTO records (rowid, author, seq, ms, c, type, id, sig, parents, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
       ),
+      insertRecords: db.prepare(
+        `INSERT INTO records (rowid, author, seq, ms, c, type, id, sig, parents, body) VALUES ${Array.from(
+          { length: ROWS_PER_INSERT },
+          () => '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+        ).join(', ')}`,
+      ),
+      maxRowid: db.prepare('SELECT max(rowid) AS m FROM records'),
       headRow: db.prepare('SELECT id, ms, c FROM records WHERE author = ? AND seq = ?'),
       idAt: db.prepare('SELECT id FROM records WHERE author = ? AND seq = ?'),
       rowAt: db.prepare('SELECT rowid, * FROM records WHERE author = ? AND seq = ?'),
@@ -578,13 +641,16 @@ export class Ledger extends Resource {
     const decoded: SignedRecord[] = []
     for (const wire of wires) {
       try {
-        decoded.push(decodeWire(wire))
+        decoded.push(decodeWire(wire, { owned: opts.owned === true }))
       } catch (err) {
         const code = err instanceof RecordError ? err.code : Reason.MALFORMED
         this.#quarantine(wire, reject(code, (err as Error).message), report)
       }
     }
-    const sub = this.ingestRecords(decoded, { tipVerification: opts.tipVerification ?? false })
+    const sub = this.ingestRecords(decoded, {
+      tipVerification: opts.tipVerification ?? false,
+      relayed: opts.relayed ?? false,
+    })
     return mergeReports(report, sub)
   }
 
@@ -595,10 +661,15 @@ export class Ledger extends Resource {
    */
   ingestRecords(
     records: readonly SignedRecord[],
-    opts: { tipVerification?: boolean; trusted?: boolean } = {},
+    opts: { tipVerification?: boolean; trusted?: boolean; relayed?: boolean } = {},
   ): IngestReport {
     const report = newReport()
     if (records.length === 0) return report
+    if (opts.relayed === true) this.#beginRelayed()
+    else {
+      this.commitRelayed()
+      this.#setSynchronous('FULL')
+    }
     // Signatures are checked per author chain; records are stored in total order, which is
     // causal (a record's clock exceeds its parents'), so a batch can carry a whole DAG.
     const byAuthor = [...records].sort((a, b) => compareBytes(a.author, b.author) || a.seq - b.seq)
@@ -620,19 +691,31 @@ export class Ledger extends Resource {
         accepted.push({ record, rowid: this.#store(record) })
         report.accepted++
       }
+      this.#writeRows()
       if (accepted.length > 0) {
         this.#count += accepted.length
-        this.#foldNew(accepted)
+        this.#foldNew(accepted, opts.relayed === true)
         this.#persist()
       }
     })
-    tx()
+    try {
+      tx()
+    } catch (err) {
+      this.#loadNextRowid() // the transaction rolled back: so did the rowids it took
+      throw err
+    }
     for (const { record } of accepted) {
       const a = this.#authors.get(keyHex(record.author))
       if (a?.reserved && a.reserved.seq <= a.headSeq) a.reserved = null
     }
     this.counters.ingested += report.accepted
-    if (accepted.length > 0 && !this.#retrying) this.retryHeld()
+    if (accepted.length > 0 && !this.#retrying) this.retryHeld(10_000, opts.relayed === true)
+    const relay = this.#relay
+    if (relay) {
+      relay.records += accepted.length
+      if (relay.records >= RELAY_COMMIT_RECORDS || performance.now() - relay.since >= RELAY_COMMIT_MS)
+        this.commitRelayed()
+    }
     return report
   }
 
@@ -696,6 +779,7 @@ export class Ledger extends Resource {
     // duplicate / fork
     const author = this.#authors.get(keyHex(r.author))
     if (author && r.seq <= author.headSeq) {
+      this.#writeRows()
       const held = this.#stmts.idAt.get(author.idx, r.seq) as { id: Uint8Array } | undefined
       if (held && equalBytes(held.id, r.id)) return 'duplicate'
       if (held && (signatureOk || verifySignature(r))) {
@@ -757,6 +841,7 @@ export class Ledger extends Resource {
   }
 
   #rowById(id: Uint8Array): Row | null {
+    this.#writeRows()
     for (const row of this.#stmts.byId.all(id) as Row[]) if (equalBytes(row.id, id)) return row
     return null
   }
@@ -809,18 +894,10 @@ export class Ledger extends Resource {
       this.#typesByIdx[typeIdx] = r.type
     }
     const parents = r.parents.length > 0 ? Buffer.concat(r.parents) : null
-    const { lastInsertRowid } = this.#stmts.insertRecord.run(
-      author.idx,
-      r.seq,
-      r.hlc.ms,
-      r.hlc.c,
-      typeIdx,
-      r.id,
-      r.sig,
-      parents,
-      r.body,
-    )
-    if (AUTHORITY_TYPES.has(r.type)) this.#stmts.authorityRowPut.run(lastInsertRowid)
+    const rowid = this.#nextRowid++
+    this.#rowValues.push(rowid, author.idx, r.seq, r.hlc.ms, r.hlc.c, typeIdx, r.id, r.sig, parents, r.body)
+    if (this.#rowValues.length >= ROWS_PER_INSERT * COLUMNS) this.#writeRows()
+    if (AUTHORITY_TYPES.has(r.type)) this.#stmts.authorityRowPut.run(rowid)
     this.#headsMoved.add(author)
     author.headSeq = r.seq
     author.headId = r.id
@@ -835,7 +912,55 @@ export class Ledger extends Resource {
       if (key instanceof Uint8Array) this.#indexEnrol(toHex(key), author.idx, r.seq)
     }
     this.clock.observe(r.hlc)
-    return Number(lastInsertRowid)
+    return rowid
+  }
+
+  /** Writes the queued record rows; called before anything reads records and at the end of a batch. */
+  #writeRows(): void {
+    const values = this.#rowValues
+    if (values.length === 0) return
+    this.#rowValues = []
+    if (values.length === ROWS_PER_INSERT * COLUMNS) {
+      this.#stmts.insertRecords.run(values)
+      return
+    }
+    for (let i = 0; i < values.length; i += COLUMNS)
+      this.#stmts.insertRecord.run(values.slice(i, i + COLUMNS))
+  }
+
+  /** Opens the shared transaction of relayed records (committed with synchronous=NORMAL). */
+  #beginRelayed(): void {
+    if (this.#relay) return
+    this.#setSynchronous('NORMAL')
+    this.db.exec('BEGIN')
+    const timer = setTimeout(() => this.commitRelayed(), RELAY_COMMIT_MS)
+    timer.unref()
+    this.#relay = { records: 0, since: performance.now(), timer }
+  }
+
+  /**
+   * Commits the open transaction of relayed records, if any. Runs by itself after
+   * RELAY_COMMIT_RECORDS records or RELAY_COMMIT_MS, before any other write (a local append
+   * commits it with its own fsync), on settle and on close; the sync engine calls it when its
+   * queue has drained.
+   */
+  commitRelayed(): void {
+    const relay = this.#relay
+    if (!relay) return
+    this.#relay = null
+    clearTimeout(relay.timer)
+    if (this.#db?.inTransaction) this.#db.exec('COMMIT')
+  }
+
+  #setSynchronous(mode: 'FULL' | 'NORMAL'): void {
+    if (this.#synchronous === mode || this.#opts.readonly) return
+    this.db.pragma(`synchronous = ${mode}`)
+    this.#synchronous = mode
+  }
+
+  #loadNextRowid(): void {
+    this.#rowValues = []
+    this.#nextRowid = Number((this.#stmts.maxRowid.get() as { m: number | null }).m ?? 0) + 1
   }
 
   #addAuthorInMemory(
@@ -920,26 +1045,29 @@ export class Ledger extends Resource {
   }
 
   /** Retries held records (missing predecessor or parent, clock ahead). Bounded per call. */
-  retryHeld(limit = 10_000): IngestReport {
+  retryHeld(limit = 10_000, relayed = false): IngestReport {
     const total = newReport()
     if (this.#retrying) return total
     this.#retrying = true
     try {
-      this.#retryRounds(limit, total)
+      this.#retryRounds(limit, total, relayed)
     } finally {
       this.#retrying = false
     }
     return total
   }
 
-  #retryRounds(limit: number, total: IngestReport): void {
+  #retryRounds(limit: number, total: IngestReport, relayed: boolean): void {
     for (let round = 0; round < 8; round++) {
       const held = this.#stmts.quarantineHeld.all(limit) as Array<{ qid: number; wire: Uint8Array }>
       if (held.length === 0) break
       this.db.transaction(() => {
         for (const h of held) this.#stmts.quarantineDel.run(h.qid)
       })()
-      const report = this.ingest(held.map((h) => h.wire))
+      const report = this.ingest(
+        held.map((h) => h.wire),
+        { relayed },
+      )
       mergeReports(total, report)
       if (report.accepted === 0) break
     }
@@ -947,7 +1075,7 @@ export class Ledger extends Resource {
 
   // ── folding ────────────────────────────────────────────────────────────────────────────
 
-  #foldNew(added: Array<{ record: SignedRecord; rowid: number }>): void {
+  #foldNew(added: Array<{ record: SignedRecord; rowid: number }>, deferReplay: boolean): void {
     const authority = added.some((a) => AUTHORITY_TYPES.has(a.record.type))
     let replayFrom: OrderKey | null = null
     if (authority) {
@@ -960,10 +1088,43 @@ export class Ledger extends Resource {
     if (this.#pos && before(first, this.#pos) && (!replayFrom || before(first, replayFrom)))
       replayFrom = first
     if (replayFrom && this.#pos && !before(this.#pos, replayFrom)) {
+      const pos = this.#pos
+      if (deferReplay) {
+        // Catch-up: records that sort before the fold position are stored now and folded by one
+        // replay when the burst is over (`settle`), not by one replay per batch. Records after
+        // the position fold now; the replay folds them again in their place.
+        if (!this.#pendingReplay || before(replayFrom, this.#pendingReplay)) this.#pendingReplay = replayFrom
+        for (const { record, rowid } of sorted)
+          if (before(pos, record)) this.#apply(this.#foldRecordFrom(record), rowid)
+        return
+      }
+      if (this.#pendingReplay && before(this.#pendingReplay, replayFrom)) replayFrom = this.#pendingReplay
+      this.#pendingReplay = null
       this.#replayFrom(replayFrom)
       return
     }
     for (const { record, rowid } of sorted) this.#apply(this.#foldRecordFrom(record), rowid)
+  }
+
+  /** Whether a replay put off by relayed ingest is waiting (state is behind its records). */
+  get unsettled(): boolean {
+    return this.#pendingReplay !== null
+  }
+
+  /**
+   * Runs the replay that relayed ingest put off, in one transaction; the sync engine calls it
+   * when its ingest queue has drained. Returns whether there was one.
+   */
+  settle(): boolean {
+    this.commitRelayed()
+    if (!this.#pendingReplay || this.#opts.readonly) return false
+    this.db.transaction(() => {
+      const from = this.#pendingReplay!
+      this.#pendingReplay = null
+      this.#replayFrom(from)
+      this.#persist()
+    })()
+    return true
   }
 
   /** Folds one record into state: authority, then the owning dapp's validator and reducer. */
@@ -1119,7 +1280,7 @@ export class Ledger extends Resource {
     const horizon = this.#stmts.metaGet.get('undo_horizon') as { value: Uint8Array } | undefined
     if (horizon && before(from, decodeOrderKey(horizon.value))) {
       this.#log.info('late record sorts before the undo horizon: rebuilding state')
-      this.rebuild()
+      this.#rebuild()
       return
     }
     const undo = this.#stmts.undoFrom.all(from.hlc.ms, from.hlc.c) as Array<{
@@ -1187,11 +1348,17 @@ export class Ledger extends Resource {
 
   /** Folds every record from scratch (the state tables are rewritten). */
   rebuild(): void {
+    this.commitRelayed()
+    this.#rebuild()
+  }
+
+  #rebuild(): void {
     this.counters.rebuilds++
     this.db.transaction(() => {
       this.state.clear()
       this.db.exec("DELETE FROM undo; DELETE FROM meta WHERE key = 'undo_horizon'")
       this.#pos = null
+      this.#pendingReplay = null
       this.#cuts = this.#authorityPass()
       this.#foldRows(this.#pageRows(null), null)
       this.#persist()
@@ -1211,6 +1378,8 @@ export class Ledger extends Resource {
     this.#stmts.metaPut.run('count', this.#count)
     this.#stmts.metaPut.run('state_hash', this.state.hash)
     if (this.#pos) this.#stmts.metaPut.run('pos', encodeOrderKey(this.#pos))
+    if (this.#pendingReplay) this.#stmts.metaPut.run('replay_from', encodeOrderKey(this.#pendingReplay))
+    else this.#stmts.metaDel.run('replay_from')
     if (++this.#sincePrune >= 1000) this.#pruneUndo()
   }
 

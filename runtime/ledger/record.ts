@@ -314,15 +314,16 @@ export function wireBytes(r: Pick<SignedRecord, 'sig' | 'bytes'>): Uint8Array {
  * Decodes `sig || recordBytes`, checking structure, canonical encoding and limits. Does not
  * check the signature (callers choose per-record or chain-tip verification).
  */
-export function decodeWire(wire: Uint8Array): SignedRecord {
+export function decodeWire(wire: Uint8Array, opts: { owned?: boolean } = {}): SignedRecord {
   if (!(wire instanceof Uint8Array)) fail(Reason.MALFORMED, 'a signed record must be bytes')
   if (wire.length > SIG_BYTES + MAX_RECORD_BYTES) {
     fail(Reason.OVERSIZE, `record is ${wire.length - SIG_BYTES} bytes; the limit is ${MAX_RECORD_BYTES}`)
   }
   if (wire.length < SIG_BYTES + 16)
     fail(Reason.MALFORMED, `a signed record of ${wire.length} bytes is truncated`)
-  // One private copy; the record's fields are views of it.
-  const own = new Uint8Array(wire)
+  // One private copy (unless the caller hands over bytes nobody else will write to, such as
+  // a received message); the record's fields are views of it.
+  const own = opts.owned ? wire : new Uint8Array(wire)
   return decodeOwned(own.subarray(SIG_BYTES), own.subarray(0, SIG_BYTES))
 }
 

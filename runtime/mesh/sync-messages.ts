@@ -11,6 +11,7 @@
 import { sign as edSign, verify as edVerify } from 'node:crypto'
 import * as dagCbor from '@ipld/dag-cbor'
 import type { KeyPair } from '../keys.ts'
+import { NOT_FAST, readCanonicalBody } from '../ledger/canonical.ts'
 import { authorKey, strictDecode } from '../ledger/record.ts'
 
 export const SUMMARY_DOMAIN = new TextEncoder().encode('latchkey/summary/v1\0')
@@ -46,6 +47,9 @@ const fail = (why: string): never => {
 const isBytes = (v: unknown, len?: number): v is Uint8Array =>
   v instanceof Uint8Array && (len === undefined || v.length === len)
 const isUint = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0
+
+const isPlainMap = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Uint8Array)
 
 function decodeMap(bytes: Uint8Array, keys: readonly string[]): Record<string, unknown> {
   let v: unknown
@@ -126,8 +130,16 @@ export function encodeBatch(records: readonly Uint8Array[]): Uint8Array {
   return dagCbor.encode({ records })
 }
 
+/**
+ * Decodes a batch; the records are views of `bytes` (no copy per record: a batch carries up to
+ * a thousand of them, and a copy each is garbage the collector then has to walk).
+ */
 export function decodeBatch(bytes: Uint8Array): Batch {
-  const m = decodeMap(bytes, ['records'])
+  const fast = readCanonicalBody(bytes)
+  const m =
+    fast !== NOT_FAST && isPlainMap(fast) && Object.keys(fast).length === 1 && 'records' in fast
+      ? fast
+      : decodeMap(bytes, ['records'])
   if (!Array.isArray(m.records) || m.records.length > MAX_BATCH_RECORDS) fail('bad records')
   for (const r of m.records as unknown[]) if (!isBytes(r)) fail('a record must be bytes')
   return m as unknown as Batch

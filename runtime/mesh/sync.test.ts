@@ -14,7 +14,7 @@ import {
   testKey,
 } from '../ledger/testing/fixtures.ts'
 import { makeToken } from './auth.ts'
-import { EmbeddedBroker } from './broker.ts'
+import { DEFAULT_MAX_PAYLOAD_BYTES, EmbeddedBroker } from './broker.ts'
 import { PeerLink } from './link.ts'
 import { SyncEngine, type SyncEngineOptions } from './sync.ts'
 import {
@@ -272,7 +272,7 @@ describe('sync over a real broker', () => {
       intruder.publishAsync(`${me}/${topic}`, Buffer.from(payload), { qos: 1 })
 
     await pub('live', new TextEncoder().encode('garbage'))
-    await pub('live', new Uint8Array(100 * 1024))
+    await pub('live', new Uint8Array(DEFAULT_MAX_PAYLOAD_BYTES - 8 * 1024)) // under the broker's limit, over the engine's
     const badSummary = encodeSummary(
       { node: INTRUDER.publicKey, heads: [], count: 0, stateHash: 'x', at: Date.now() },
       ADMIN, // wrong key

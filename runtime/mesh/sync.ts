@@ -14,8 +14,9 @@
  */
 import type { MqttClient } from 'mqtt'
 import type { KeyPair } from '../keys.ts'
+import { NOT_FAST, readRecordLayout } from '../ledger/canonical.ts'
 import type { IngestReport, Ledger } from '../ledger/ledger.ts'
-import { compareBytes, decodeWire, fromHex, toHex, wireBytes } from '../ledger/record.ts'
+import { compareBytes, decodeWire, fromHex, keyHex, SIG_BYTES, toHex, wireBytes } from '../ledger/record.ts'
 import { Resource } from '../lifecycle.ts'
 import type { Logger } from '../log.ts'
 import { DEFAULT_MAX_PAYLOAD_BYTES } from './broker.ts'
@@ -121,6 +122,15 @@ interface Peer {
   heads: Map<string, number>
   inFlight: ReturnType<typeof setTimeout> | null
   timeouts: number
+  /**
+   * Highest seq per author received from this peer in batches still waiting in the ingest
+   * queue: the next request starts after them (prefetch), so transfer and ingest overlap.
+   */
+  ahead: Map<string, number>
+  /** Batches from this peer waiting in the ingest queue. */
+  queued: number
+  /** Authors (hex, sorted) of the request in flight: what its answer covers. */
+  asked: string[]
 }
 
 interface Incoming {
@@ -132,8 +142,13 @@ interface Incoming {
   partial?: boolean
 }
 
-/** Records ingested per event-loop turn (~2–4 ms of work on a Pi-class core is the aim). */
-const INGEST_SLICE = 64
+/**
+ * Records ingested per event-loop turn: adapted so one turn takes about INGEST_TURN_MS, so a
+ * badge decision waits behind at most one such turn.
+ */
+const INGEST_TURN_MS = 2
+const MIN_SLICE = 32
+const MAX_SLICE = 512
 
 const ZERO = (): SyncCounters => ({
   badPayload: 0,
@@ -155,6 +170,9 @@ const ZERO = (): SyncCounters => ({
   liveSent: 0,
   errors: 0,
 })
+
+/** Longest a catch-up may leave the ledger's state behind its records (see #maybeSettle). */
+const MAX_UNSETTLED_MS = 3000
 
 /** After this many unanswered requests in a row, wait for the peer's next summary or batch. */
 const MAX_TIMEOUT_RETRIES = 3
@@ -184,6 +202,10 @@ export class SyncEngine extends Resource {
   #summaryTimer: ReturnType<typeof setTimeout> | null = null
   #liveTimer: ReturnType<typeof setTimeout> | null = null
   #drainImmediate: ReturnType<typeof setImmediate> | null = null
+  #slice = 64
+  #settleTimer: ReturnType<typeof setTimeout> | null = null
+  /** When the ledger was first seen with a replay put off (0: settled). */
+  #unsettledSince = 0
   #onLedgerChange = () => this.#ledgerChanged()
 
   constructor(opts: SyncEngineOptions) {
@@ -192,8 +214,8 @@ export class SyncEngine extends Resource {
     this.#key = opts.key
     this.#log = opts.log
     this.#now = opts.now ?? Date.now
-    this.#maxBytes = opts.maxMessageBytes ?? 63 * 1024
-    this.#batchRecords = Math.min(MAX_BATCH_RECORDS, opts.batchRecords ?? 500)
+    this.#maxBytes = opts.maxMessageBytes ?? DEFAULT_MAX_PAYLOAD_BYTES - 16 * 1024
+    this.#batchRecords = Math.min(MAX_BATCH_RECORDS, opts.batchRecords ?? MAX_BATCH_RECORDS)
     this.#summaryDebounce = opts.summaryDebounceMs ?? 200
     this.#liveDelay = opts.liveDelayMs ?? 5
     this.#requestTimeout = opts.requestTimeoutMs ?? 5000
@@ -212,7 +234,7 @@ export class SyncEngine extends Resource {
     this.#ledger.events.off('applied', this.#onLedgerChange)
     this.#ledger.events.off('rejected', this.#onLedgerChange)
     for (const name of [...this.#links.keys()]) this.detach(name)
-    for (const t of [this.#summaryTimer, this.#liveTimer]) if (t) clearTimeout(t)
+    for (const t of [this.#summaryTimer, this.#liveTimer, this.#settleTimer]) if (t) clearTimeout(t)
     if (this.#drainImmediate) clearImmediate(this.#drainImmediate)
     for (const p of this.#peers.values()) if (p.inFlight) clearTimeout(p.inFlight)
     this.#queue = []
@@ -438,12 +460,13 @@ export class SyncEngine extends Resource {
     const heads = this.#ledger.heads()
     const from: Array<[Uint8Array, number]> = []
     for (const [author, seq] of peer.heads) {
-      const ours = heads.get(author)?.seq ?? 0
+      const ours = Math.max(heads.get(author)?.seq ?? 0, peer.ahead.get(author) ?? 0)
       if (seq > ours) from.push([fromHex(author), ours + 1])
       if (from.length >= MAX_REQUEST_AUTHORS) break
     }
     if (from.length === 0) return
     from.sort((x, y) => compareBytes(x[0], y[0]))
+    peer.asked = from.map(([author]) => toHex(author))
     this.#publish(
       a,
       requestTopic(site, this.#key.id, peer.key),
@@ -502,7 +525,18 @@ export class SyncEngine extends Resource {
   #peer(key: string, link: string): Peer {
     let p = this.#peers.get(key)
     if (!p) {
-      p = { key, link, lastSeen: 0, gone: false, heads: new Map(), inFlight: null, timeouts: 0 }
+      p = {
+        key,
+        link,
+        lastSeen: 0,
+        gone: false,
+        heads: new Map(),
+        inFlight: null,
+        timeouts: 0,
+        ahead: new Map(),
+        queued: 0,
+        asked: [],
+      }
       this.#peers.set(key, p)
     }
     return p
@@ -567,18 +601,40 @@ export class SyncEngine extends Resource {
   }
 
   #enqueue(a: Attachment, peer: string, kind: 'batch' | 'live', records: Uint8Array[]): void {
+    const p = this.#peers.get(peer)
     if (this.#queue.length >= this.#queueLimit) {
       this.counters.droppedMessages++
       // Nothing is lost: the records are asked for again once the queue has drained.
-      const p = this.#peers.get(peer)
-      if (p?.inFlight && kind === 'batch') {
-        clearTimeout(p.inFlight)
+      if (p && kind === 'batch') {
+        if (p.inFlight) clearTimeout(p.inFlight)
         p.inFlight = null
+        p.ahead.clear()
       }
       return
     }
     this.#queue.push({ peer, link: a.name, kind, records })
     this.#scheduleDrain()
+    if (!p || kind !== 'batch') return
+    p.queued++
+    // The answer is here: the next request can go out while this one is ingested.
+    if (p.inFlight) clearTimeout(p.inFlight)
+    p.inFlight = null
+    p.timeouts = 0
+    // What the answer covers: the request's authors in order, each in full up to the one the
+    // message ended in (read from its last record). An author that grew since the summary is
+    // asked again from the summary's head: duplicates, never a gap.
+    const last = records.length > 0 ? peekAuthorSeq(records[records.length - 1]!) : null
+    if (last) {
+      for (const author of p.asked) {
+        if (author >= last.author) break
+        const head = p.heads.get(author) ?? 0
+        if (head > (p.ahead.get(author) ?? 0)) p.ahead.set(author, head)
+      }
+      if (last.seq > (p.ahead.get(last.author) ?? 0)) p.ahead.set(last.author, last.seq)
+    }
+    // Prefetch: one more answer on its way while this one is ingested; no deeper, so what
+    // waits in memory stays small.
+    if (p.queued < 2) this.#maybeRequest(p)
   }
 
   #scheduleDrain(): void {
@@ -588,8 +644,36 @@ export class SyncEngine extends Resource {
       this.#drainImmediate = null
       this.#draining = false
       this.#safely(() => this.#ingestOne())
+      this.#safely(() => this.#maybeSettle())
       this.#scheduleDrain()
     })
+  }
+
+  /**
+   * Relayed ingest puts off the replay of records that sort before the fold position; run it
+   * once the catch-up burst is over (queue drained, no request in flight), or after
+   * MAX_UNSETTLED_MS so the state is never long behind the records.
+   */
+  #maybeSettle(): void {
+    if (this.#queue.length === 0) this.#ledger.commitRelayed()
+    if (!this.#ledger.unsettled) {
+      this.#unsettledSince = 0
+      return
+    }
+    const now = this.#now()
+    if (this.#unsettledSince === 0) this.#unsettledSince = now
+    if (this.#queue.length > 0) return // the drain loop comes back here
+    const busy = [...this.#peers.values()].some((p) => p.inFlight !== null)
+    if (!busy || now - this.#unsettledSince >= MAX_UNSETTLED_MS) {
+      this.#ledger.settle()
+      this.#unsettledSince = 0
+      return
+    }
+    if (!this.#settleTimer)
+      this.#settleTimer = setTimeout(() => {
+        this.#settleTimer = null
+        this.#safely(() => this.#maybeSettle())
+      }, 100)
   }
 
   /**
@@ -600,18 +684,25 @@ export class SyncEngine extends Resource {
     const queued = this.#queue.shift()
     if (!queued) return
     let item = queued
-    if (queued.records.length > INGEST_SLICE) {
-      this.#queue.unshift({ ...queued, records: queued.records.slice(INGEST_SLICE) })
-      item = { ...queued, records: queued.records.slice(0, INGEST_SLICE), partial: true }
+    const slice = this.#slice
+    if (queued.records.length > slice) {
+      this.#queue.unshift({ ...queued, records: queued.records.slice(slice) })
+      item = { ...queued, records: queued.records.slice(0, slice), partial: true }
     }
     // Local records committed before this ingest are pushed first; what the mesh brings is
     // then the new base, so it is not echoed back as live.
     this.#flushLive()
     let report: IngestReport
+    const t0 = performance.now()
     try {
-      report = this.#ledger.ingest(item.records, { tipVerification: true })
+      report = this.#ledger.ingest(item.records, { tipVerification: true, relayed: true, owned: true })
     } finally {
       for (const [author, h] of this.#ledger.heads()) this.#liveBase.set(author, h.seq)
+    }
+    const ms = performance.now() - t0
+    if (item.records.length === slice) {
+      if (ms < INGEST_TURN_MS / 2) this.#slice = Math.min(MAX_SLICE, slice * 2)
+      else if (ms > INGEST_TURN_MS * 1.5) this.#slice = Math.max(MIN_SLICE, Math.floor(slice / 2))
     }
     this.counters.acceptedRecords += report.accepted
     this.counters.duplicateRecords += report.duplicates
@@ -626,10 +717,11 @@ export class SyncEngine extends Resource {
     if (!p) return
     p.lastSeen = this.#now()
     if (item.partial) return // the rest of this message is next in the queue
-    if (item.kind === 'batch' && p.inFlight) {
-      clearTimeout(p.inFlight)
-      p.inFlight = null
-      p.timeouts = 0
+    if (item.kind === 'batch') {
+      p.queued = Math.max(0, p.queued - 1)
+      // Everything received has been through the ledger: ask from its heads again (a batch
+      // that was refused or held is then asked for anew).
+      if (p.queued === 0) p.ahead.clear()
     }
     if (report.held > 0) {
       // A gap: ask the sender from our head for each author it sent.
@@ -645,4 +737,11 @@ export class SyncEngine extends Resource {
     }
     this.#maybeRequest(p)
   }
+}
+
+/** Author (hex) and seq of a signed record, read without a full decode; null if unreadable. */
+function peekAuthorSeq(wire: Uint8Array): { author: string; seq: number } | null {
+  if (wire.length <= SIG_BYTES) return null
+  const fields = readRecordLayout(wire.subarray(SIG_BYTES))
+  return fields === NOT_FAST ? null : { author: keyHex(fields.author), seq: fields.seq }
 }
