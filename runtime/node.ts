@@ -144,12 +144,23 @@ export class LatchkeyNode extends Resource {
     })
     this.#components.push(this.dapps)
     if (config.mqtt.broker.enabled) {
+      const bridges = config.mqtt.broker.bridges.map((b, i) => {
+        // A configured bridge without its secret would be refused forever: stop here instead.
+        if (b.password === null)
+          throw errors.CONFIG_ENV(
+            b.passwordEnv,
+            `is not set: bridge "${b.name}" (mqtt.broker.bridges[${i}]) reads its password from it`,
+          )
+        return { name: b.name, password: b.password, rate: b.rate }
+      })
       this.broker = new EmbeddedBroker({
         host: config.mqtt.broker.host,
         port: config.mqtt.broker.port,
         log: log.child({ component: 'broker' }),
-        // Only keys enrolled in this node's ledger, right now, may connect.
+        // Only keys enrolled in this node's ledger, right now, may connect; and the bridges
+        // the config lists, each with its password.
         directory: () => (this.ledger?.opened ? this.ledger : null),
+        bridges,
       })
       this.#components.push(this.broker)
     }

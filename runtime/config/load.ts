@@ -9,7 +9,7 @@ import { LineCounter, parseDocument } from 'yaml'
 import type { z } from 'zod'
 import { validateReaderConfig } from '../../devices/readers/config.ts'
 import { errors } from '../errors.ts'
-import { type Config, configSchema, envOverrides } from './schema.ts'
+import { type Config, configSchema, envOverrides, MIN_BRIDGE_PASSWORD } from './schema.ts'
 
 export type { Config }
 
@@ -97,7 +97,38 @@ function validate(
   config.node.dataDir = resolve(baseDir, config.node.dataDir)
   if (config.hardware.simJournal) config.hardware.simJournal = resolve(baseDir, config.hardware.simJournal)
   checkDevices(config, where)
+  checkBridges(config, env, where)
   return deepFreeze(config)
+}
+
+/**
+ * Bridges: unique names, and each password read from its environment variable. An unset
+ * variable leaves `password` null (CLI commands that load the config do not need it; the node
+ * refuses to start); a set but short one is an error here.
+ */
+function checkBridges(
+  config: Config,
+  env: NodeJS.ProcessEnv,
+  where: (path: readonly PropertyKey[]) => string,
+): void {
+  const seen = new Set<string>()
+  config.mqtt.broker.bridges.forEach((b, i) => {
+    if (seen.has(b.name))
+      throw errors.CONFIG_INVALID(
+        where(['mqtt', 'broker', 'bridges', i, 'name']),
+        `mqtt.broker.bridges[${i}].name`,
+        `"${b.name}" is used twice`,
+      )
+    seen.add(b.name)
+    const value = env[b.passwordEnv]
+    if (value === undefined || value === '') return
+    if (value.length < MIN_BRIDGE_PASSWORD)
+      throw errors.CONFIG_ENV(
+        b.passwordEnv,
+        `must hold at least ${MIN_BRIDGE_PASSWORD} characters (the password of bridge "${b.name}")`,
+      )
+    b.password = value
+  })
 }
 
 /** Device entries: unique names, and reader entries checked by their own validator. */
@@ -243,7 +274,13 @@ function keysAt(schema: z.ZodType, path: readonly PropertyKey[]): string[] {
 
 function unwrap(schema: z.ZodType): z.ZodType {
   let node = schema as unknown as { _zod: { def: { innerType?: z.ZodType } } }
-  while (node._zod.def.innerType) node = node._zod.def.innerType as unknown as typeof node
+  // Defaults and optionals wrap `innerType`; a transform is a pipe whose input is `in`.
+  for (;;) {
+    const def = node._zod.def as { innerType?: unknown; in?: unknown }
+    const next = def.innerType ?? def.in
+    if (!next) break
+    node = next as typeof node
+  }
   return node as unknown as z.ZodType
 }
 

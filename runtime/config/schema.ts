@@ -79,6 +79,41 @@ const toolSchema = z.strictObject({
   warnMs: z.number().int().min(0).default(60_000),
 })
 
+/**
+ * A bridge the embedded broker admits (a site Mosquitto's `connection` into this node). The
+ * password is never in the file: it is read from the environment variable `passwordEnv` at
+ * load (the loader fills `password`; null while the variable is unset, and the node then
+ * refuses to start).
+ */
+const bridgeSchema = z
+  .strictObject({
+    /** The bridge's MQTT username; its client id must be `<name>` or `<name>-<suffix>`. */
+    name: z
+      .string()
+      .min(1)
+      .max(32)
+      .regex(
+        /^[a-z][a-z0-9._-]*$/,
+        'must start with a lower-case letter and hold only a-z, 0-9, ".", "_" and "-"',
+      ),
+    /** The environment variable holding the bridge's password (at least 16 characters). */
+    passwordEnv: z
+      .string()
+      .regex(/^[A-Z_][A-Z0-9_]*$/, 'must be an environment variable name such as LATCHKEY_BRIDGE_PASSWORD'),
+    /** Publish rate for this bridge (it relays every node behind it). */
+    rate: z
+      .strictObject({
+        perSecond: z.number().int().min(1),
+        burst: z.number().int().min(1),
+      })
+      .default({ perSecond: 2000, burst: 4000 }),
+  })
+  .transform((b) => ({ ...b, password: null as string | null }))
+
+/** Shortest bridge password the loader accepts from the environment. */
+export const MIN_BRIDGE_PASSWORD = 16
+
+export type BridgeConfig = z.output<typeof bridgeSchema>
 export type DoorConfig = z.output<typeof doorSchema>
 export type ToolConfig = z.output<typeof toolSchema>
 export type OutputConfig = z.output<typeof outputSchema>
@@ -118,6 +153,8 @@ export const configSchema = z.strictObject({
           enabled: z.boolean().default(true),
           host: host.default('127.0.0.1'),
           port: port.default(7483),
+          /** Bridges (site Mosquitto connections) admitted with a static password; none by default. */
+          bridges: z.array(bridgeSchema).default([]),
         })
         .prefault({}),
       /** mqtt:// URLs of neighbouring nodes' brokers this node dials. */
