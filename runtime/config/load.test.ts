@@ -144,4 +144,39 @@ describe('config', () => {
     expect(codeOf(() => loadConfigFile(reader, { env: {} }))).toBe(errors.CONFIG_INVALID.code)
     expect(() => loadConfigFile(reader, { env: {} })).toThrow(/hardware\.readers\[0\].*baud/)
   })
+
+  it('bridges: the password comes from the named environment variable, checked at load', () => {
+    const file = configFile(
+      'mqtt:\n  broker:\n    bridges: [{ name: site-mosquitto, passwordEnv: BRIDGE_PW }]\n',
+    )
+    const c = loadConfigFile(file, { env: { BRIDGE_PW: 'sixteen-chars-ok' } })
+    expect(c.mqtt.broker.bridges[0]).toMatchObject({
+      name: 'site-mosquitto',
+      password: 'sixteen-chars-ok',
+      rate: { perSecond: 2000, burst: 4000 },
+    })
+    // Unset: loads (CLI commands do not need it); the node refuses to start without it.
+    expect(loadConfigFile(file, { env: {} }).mqtt.broker.bridges[0]!.password).toBeNull()
+    expect(codeOf(() => loadConfigFile(file, { env: { BRIDGE_PW: 'short' } }))).toBe(errors.CONFIG_ENV.code)
+  })
+
+  it('bridges: a bad name, a duplicate, a password in the file and a typo are named', () => {
+    const load = (entries: string) =>
+      codeOf(() => loadConfigFile(configFile(`mqtt: { broker: { bridges: [${entries}] } }\n`), { env: {} }))
+    const ok = '{ name: m, passwordEnv: PW }'
+    expect(load(ok)).toBeUndefined()
+    expect(load(`${ok}, ${ok}`)).toBe(errors.CONFIG_INVALID.code)
+    expect(load(`{ name: ${'a'.repeat(64)}, passwordEnv: PW }`)).toBe(errors.CONFIG_INVALID.code)
+    expect(load('{ name: m, passwordEnv: "not a variable" }')).toBe(errors.CONFIG_INVALID.code)
+    expect(load('{ name: m, password: hunter2hunter2hunter2 }')).toBe(errors.CONFIG_UNKNOWN_KEY.code)
+    try {
+      loadConfigFile(configFile('mqtt: { broker: { bridges: [{ name: m, passwordEnvv: PW }] } }\n'), {
+        env: {},
+      })
+      expect.unreachable()
+    } catch (err) {
+      // The did-you-mean reaches inside a bridge entry (a transformed schema).
+      expect((err as { details: { suggestion?: string } }).details.suggestion).toBe('passwordEnv')
+    }
+  })
 })

@@ -12,7 +12,7 @@ import {
   silentLogger,
 } from '../ledger/testing/fixtures.ts'
 import { makeToken } from './auth.ts'
-import { EmbeddedBroker, nodePrefix } from './broker.ts'
+import { bridgePrefix, EmbeddedBroker, nodePrefix, sitePrefix } from './broker.ts'
 
 const T0 = 1_800_000_000_000
 const cleanups: (() => Promise<void>)[] = []
@@ -28,7 +28,13 @@ interface Setup {
   clock: { now: number }
 }
 
-async function setup(opts: { rate?: { perSecond: number; burst: number }; maxPayloadBytes?: number } = {}) {
+async function setup(
+  opts: {
+    rate?: { perSecond: number; burst: number }
+    maxPayloadBytes?: number
+    bridges?: { name: string; password: string; rate?: { perSecond: number; burst: number } }[]
+  } = {},
+) {
   const ledger = await openTestLedger()
   cleanups.push(() => ledger.close())
   await provision(ledger)
@@ -240,5 +246,78 @@ describe('embedded broker revocation', () => {
     expect(again.error?.message).toMatch(/Not authorized/i)
     expect(s.broker.refused['not-enrolled']).toBe(1)
     expect(s.broker.revalidate()).toBe(0)
+  })
+})
+
+describe('embedded broker bridge role', () => {
+  const BRIDGE = { name: 'site-mosquitto', password: 'a-long-bridge-password' }
+  const asBridge = (extra: { clientId?: string; password?: string } = {}) => ({
+    username: BRIDGE.name,
+    password: BRIDGE.password,
+    clientId: `${BRIDGE.name}-1`,
+    ...extra,
+  })
+
+  it('is closed unless configured: a bridge name with any password is not a key', async () => {
+    const s = await setup()
+    const { error } = await connect(s, asBridge())
+    expect(error).not.toBeNull()
+    expect(s.broker.refused.malformed).toBe(1)
+  })
+
+  it('refuses a wrong password (bad-password) and a foreign client id (client-id)', async () => {
+    const s = await setup({ bridges: [BRIDGE] })
+    const wrong = await connect(s, asBridge({ password: `${BRIDGE.password}x` }))
+    expect(wrong.error).not.toBeNull()
+    expect(s.broker.refused['bad-password']).toBe(1)
+    const id = await connect(s, asBridge({ clientId: DEVICE.id }))
+    expect(id.error).not.toBeNull()
+    expect(s.broker.refused['client-id']).toBe(1)
+  })
+
+  it('relays any node topic and its own state, subscribes under the site, survives revalidate()', async () => {
+    const s = await setup({ bridges: [BRIDGE] })
+    const bridge = await connect(s, asBridge())
+    expect(bridge.error).toBeNull()
+    await bridge.client.publishAsync(`${nodePrefix(s.siteHex, ADMIN.id)}summary`, 'x', { qos: 1 })
+    await bridge.client.publishAsync(`${nodePrefix(s.siteHex, DEVICE2.id)}live`, 'x', { qos: 1 })
+    await bridge.client.publishAsync(`${bridgePrefix(s.siteHex, BRIDGE.name)}state`, '1', { qos: 1 })
+    const granted = await bridge.client.subscribeAsync(`${sitePrefix(s.siteHex)}#`, { qos: 1 })
+    expect(granted[0]!.qos).toBe(1)
+    expect(s.broker.revalidate()).toBe(0)
+    expect(bridge.client.connected).toBe(true)
+    expect(Object.values(s.broker.refused).every((n) => n === 0)).toBe(true)
+  })
+
+  it('drops a bridge that publishes to $SYS, another bridge state or another site', async () => {
+    const s = await setup({ bridges: [BRIDGE] })
+    const topics = [
+      `$SYS/broker/connection/${BRIDGE.name}-1/state`,
+      `${bridgePrefix(s.siteHex, 'other')}state`,
+      `latchkey/${'0'.repeat(64)}/node/${DEVICE.id}/live`,
+      `${sitePrefix(s.siteHex)}node/`,
+    ]
+    for (const [i, topic] of topics.entries()) {
+      const { client } = await connect(s, asBridge())
+      const gone = closed(client)
+      client.publish(topic, '1', { qos: 1 })
+      await gone
+      expect(s.broker.refused['outside-prefix']).toBe(i + 1)
+    }
+  })
+
+  it('has its own rate limit, separate from the per-client one', async () => {
+    const s = await setup({
+      rate: { perSecond: 1, burst: 1 },
+      bridges: [{ ...BRIDGE, rate: { perSecond: 1, burst: 3 } }],
+    })
+    const topic = `${nodePrefix(s.siteHex, DEVICE.id)}live`
+    const { client } = await connect(s, asBridge())
+    for (let i = 0; i < 3; i++) await client.publishAsync(topic, 'x', { qos: 1 })
+    expect(s.broker.refused.rate).toBe(0)
+    const gone = closed(client)
+    client.publish(topic, 'x', { qos: 1 })
+    await gone
+    expect(s.broker.refused.rate).toBe(1)
   })
 })
