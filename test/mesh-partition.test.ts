@@ -203,7 +203,8 @@ describe('mesh: partition and merge with three node processes', () => {
     for (const n of [a, b, c]) await up(n.config)
     await converged([a.config, b.config, c.config], 15_000)
     proxyC.cut()
-    // Several sync batches' worth (a batch carries at most 63 KiB).
+    // A catch-up of several ingest turns (ingested in slices; the relayed transaction commits every
+    // 2048 records or 200 ms, so a kill loses what it had not committed and C fetches it again).
     for (let i = 0; i < 600; i++) await write(a.config, admin, 'membership.put', member(`m${i}`))
     await converged([a.config, b.config])
     const target = (await status(a.config)).records

@@ -1106,6 +1106,11 @@ export class Ledger extends Resource {
     for (const { record, rowid } of sorted) this.#apply(this.#foldRecordFrom(record), rowid)
   }
 
+  /** WAL checkpoints done on the worker (null: no worker, SQLite checkpoints in commits). */
+  get checkpoints(): { done: number; failed: number } | null {
+    return this.#checkpointer?.stats ?? null
+  }
+
   /** Whether a replay put off by relayed ingest is waiting (state is behind its records). */
   get unsettled(): boolean {
     return this.#pendingReplay !== null

@@ -1,0 +1,123 @@
+/**
+ * Relayed ingest (records a peer sent): one shared transaction committed with WAL NORMAL,
+ * replays of late records put off until `settle`, a put-off replay finished at the next open,
+ * and WAL checkpoints on a worker thread. The state must always end where ordinary ingest ends.
+ */
+import { join } from 'node:path'
+import { describe, expect, it, onTestFinished } from 'vitest'
+import { tmpDir } from '../../test/helpers/index.ts'
+import type { Ledger } from './ledger.ts'
+import { toHex, wireBytes } from './record.ts'
+import { openDb } from './store.ts'
+import { ADMIN, DEVICE, DEVICE2, openTestLedger, provision } from './testing/fixtures.ts'
+
+async function open(opts: Parameters<typeof openTestLedger>[0] = {}): Promise<Ledger> {
+  const l = await openTestLedger(opts)
+  onTestFinished(() => l.close())
+  return l
+}
+
+/**
+ * Two sides of one site that appended apart: `early` wrote first (its records sort before
+ * `late`'s), so ingesting early's records into late needs a replay.
+ */
+async function apart(dir: string) {
+  const late = await open({ dir, name: 'late' })
+  await provision(late)
+  await late.append('site.enrol', { key: DEVICE2.publicKey, role: 'device', name: 'd2' }, ADMIN)
+  const early = await open({ dir, name: 'early' })
+  early.ingest([...late.records()].map(wireBytes))
+  for (let i = 0; i < 40; i++) await early.append('test.put', { k: `k${i % 7}`, v: i }, DEVICE2)
+  for (let i = 0; i < 40; i++) await late.append('test.put', { k: `k${i % 5}`, v: 100 + i }, DEVICE)
+  const reference = await open({ dir, name: 'reference' })
+  reference.ingest([...late.records(), ...early.records()].map(wireBytes))
+  // early's own records (the site records both sides hold would be duplicates)
+  const wires = [...early.records()].filter((r) => toHex(r.author) === DEVICE2.id).map(wireBytes)
+  return { early, late, reference, wires }
+}
+
+describe('relayed ingest', () => {
+  it('puts off the replay of late records until settle, then ends in the same state as ordinary ingest', async () => {
+    const { late, reference, wires } = await apart(tmpDir())
+    for (let i = 0; i < wires.length; i += 10)
+      late.ingest(wires.slice(i, i + 10), { tipVerification: true, relayed: true })
+    expect(late.count).toBe(reference.count)
+    expect(late.unsettled).toBe(true)
+    expect(late.stateHash).not.toBe(reference.stateHash) // the early records are stored, not yet folded
+    expect(late.settle()).toBe(true)
+    expect(late.unsettled).toBe(false)
+    expect(late.stateHash).toBe(reference.stateHash)
+    expect(late.settle()).toBe(false)
+  })
+
+  it('a put-off replay survives a restart: the next open finishes it', async () => {
+    const dir = tmpDir()
+    const { late, reference, wires } = await apart(dir)
+    late.ingest(wires, { tipVerification: true, relayed: true })
+    expect(late.unsettled).toBe(true)
+    const ref = reference.stateHash
+    await late.close() // commits the relayed transaction, replay still put off
+    const again = await open({ file: join(dir, 'late.db') })
+    expect(again.unsettled).toBe(false)
+    expect(again.stateHash).toBe(ref)
+    expect(again.count).toBe(reference.count)
+  })
+
+  it('relayed records become visible to other connections when the shared transaction commits', async () => {
+    const dir = tmpDir()
+    const { late, wires } = await apart(dir)
+    const before = late.count
+    const reader = openDb(join(dir, 'late.db'), { readonly: true })
+    onTestFinished(() => {
+      reader.close()
+    })
+    const stored = () => (reader.prepare('SELECT count(*) AS n FROM records').get() as { n: number }).n
+    expect(stored()).toBe(before)
+    late.ingest(wires.slice(0, 5), { tipVerification: true, relayed: true })
+    expect(late.count).toBe(before + 5)
+    expect(stored()).toBe(before) // still in the open transaction
+    late.commitRelayed()
+    expect(stored()).toBe(before + 5)
+    // A local append commits an open relayed transaction first (with its own fsync).
+    late.ingest(wires.slice(5, 10), { tipVerification: true, relayed: true })
+    await late.append('test.put', { k: 'local', v: 1 }, DEVICE)
+    expect(stored()).toBe(before + 11)
+  })
+
+  it('a relayed transaction commits by itself after a short while', async () => {
+    const dir = tmpDir()
+    const { late, wires } = await apart(dir)
+    const reader = openDb(join(dir, 'late.db'), { readonly: true })
+    onTestFinished(() => {
+      reader.close()
+    })
+    const stored = () => (reader.prepare('SELECT count(*) AS n FROM records').get() as { n: number }).n
+    const before = stored()
+    late.ingest(wires.slice(0, 3), { tipVerification: true, relayed: true })
+    await expect.poll(stored, { timeout: 5000 }).toBe(before + 3)
+  })
+})
+
+describe('checkpoint worker', () => {
+  it('checkpoints the WAL off the event loop and the ledger reopens intact', async () => {
+    const dir = tmpDir()
+    const l = await openTestLedger({ dir, name: 'cp', checkpointWorker: true })
+    await provision(l)
+    expect(l.checkpoints).toEqual({ done: 0, failed: 0 })
+    for (let i = 0; i < 200; i++) await l.append('test.put', { k: `k${i}`, v: i }, DEVICE)
+    await expect.poll(() => l.checkpoints!.done, { timeout: 10_000 }).toBeGreaterThan(0)
+    expect(l.checkpoints!.failed).toBe(0)
+    const hash = l.stateHash
+    const count = l.count
+    await l.close()
+    const again = await open({ file: join(dir, 'cp.db') })
+    expect(again.count).toBe(count)
+    expect(again.stateHash).toBe(hash)
+    expect((await again.verifyAll()).problem).toBeNull()
+  })
+
+  it('is off by default', async () => {
+    const l = await open({ dir: tmpDir(), name: 'plain' })
+    expect(l.checkpoints).toBeNull()
+  })
+})
