@@ -195,10 +195,10 @@ describe.runIf(hasTool('mosquitto'))('a Mosquitto bridged into a node’s embedd
     await put(b.config, adminB, 'late-b')
     await put(a.config, a.admin, 'late-a')
     await expect.poll(same, { timeout: 15_000, interval: 250 }).toBe(before.records + 2 * n + 2)
-    // The bridge itself was never refused: the documented stanza keeps it inside its topics.
+    // A refused nothing: the documented stanza keeps the bridge inside its topics, and no
+    // message looped between the two brokers (a loop would run into the bridge's rate limit).
     const refused = (await status(a.config)).broker!.refused
-    expect(refused['outside-prefix']).toBe(0)
-    expect(refused['bad-password']).toBe(0)
+    expect(Object.entries(refused).filter(([, count]) => count > 0)).toEqual([])
     expect(nodeA.stdout()).not.toContain('broker refused a client')
   }, 90_000)
 
