@@ -20,9 +20,11 @@ import { describe, expect, it } from 'vitest'
 import { initSite } from '../provisioning/site.ts'
 import { writeRecord } from '../runtime/cli/ledger-client.ts'
 import { type Config, loadConfigFile } from '../runtime/config/load.ts'
+import { errors } from '../runtime/errors.ts'
 import { type KeyPair, loadOrCreateKeyFile, readKeyFile } from '../runtime/keys.ts'
 import { silentLogger, testKey } from '../runtime/ledger/testing/fixtures.ts'
-import { BIN, freePorts, hasTool, type Spawned, spawnTracked, tmpDir } from './helpers/index.ts'
+import { LatchkeyNode } from '../runtime/node.ts'
+import { BIN, freePorts, hasTool, runCli, type Spawned, spawnTracked, tmpDir } from './helpers/index.ts'
 
 const BRIDGE = 'site-mosquitto'
 const PASSWORD_ENV = 'LATCHKEY_TEST_BRIDGE_PASSWORD'
@@ -232,4 +234,34 @@ describe.runIf(hasTool('mosquitto'))('a Mosquitto bridged into a node’s embedd
     expect(refused['outside-prefix']).toBeGreaterThan(0)
     expect(refused['bad-password']).toBe(0)
   }, 60_000)
+})
+
+describe('bridge credentials', () => {
+  it('a node whose bridge password variable is unset refuses to start, naming the variable', async () => {
+    const dir = tmpDir()
+    const file = join(dir, 'node.yaml')
+    writeFileSync(
+      file,
+      [
+        'node: { dataDir: var }',
+        'http: { port: 0 }',
+        `mqtt: { broker: { port: 0, bridges: [{ name: ${BRIDGE}, passwordEnv: ${PASSWORD_ENV} }] } }`,
+        '',
+      ].join('\n'),
+    )
+    const run = await runCli(['run', '--config', file], { env: { [PASSWORD_ENV]: '' } })
+    expect(run.code).toBe(2)
+    expect(run.stderr).toContain(PASSWORD_ENV)
+    expect(run.stderr).toContain(BRIDGE)
+    // Loading the same file (as CLI commands do) works: only the node needs the secret, and
+    // its start fails with the stable code.
+    const config = loadConfigFile(file, { env: {} })
+    expect(config.mqtt.broker.bridges[0]!.password).toBeNull()
+    const node = new LatchkeyNode({ config, log: silentLogger() })
+    await expect(node.ready()).rejects.toMatchObject({
+      code: errors.CONFIG_ENV.code,
+      details: { variable: PASSWORD_ENV },
+    })
+    await node.close()
+  }, 30_000)
 })
