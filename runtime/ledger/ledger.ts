@@ -637,21 +637,45 @@ export class Ledger extends Resource {
 
   /** Ingests signed records in wire form (`sig || bytes`). Idempotent. */
   ingest(wires: readonly Uint8Array[], opts: IngestOptions = {}): IngestReport {
+    const { records, report } = this.decodeWires(wires, opts)
+    const sub = this.ingestRecords(records, {
+      tipVerification: opts.tipVerification ?? false,
+      relayed: opts.relayed ?? false,
+    })
+    return mergeReports(report, sub)
+  }
+
+  /**
+   * The first ingest step on its own: decodes wires; what does not decode is quarantined with
+   * its reason (counted in the report). With `vouch` and `ingestRecords({ vouched })`, a caller
+   * can spread a large message over several event-loop turns and still check one signature per
+   * author run of the whole message.
+   */
+  decodeWires(
+    wires: readonly Uint8Array[],
+    opts: { owned?: boolean } = {},
+  ): { records: SignedRecord[]; report: IngestReport } {
     const report = newReport()
-    const decoded: SignedRecord[] = []
+    const records: SignedRecord[] = []
     for (const wire of wires) {
       try {
-        decoded.push(decodeWire(wire, { owned: opts.owned === true }))
+        records.push(decodeWire(wire, { owned: opts.owned === true }))
       } catch (err) {
         const code = err instanceof RecordError ? err.code : Reason.MALFORMED
         this.#quarantine(wire, reject(code, (err as Error).message), report)
       }
     }
-    const sub = this.ingestRecords(decoded, {
-      tipVerification: opts.tipVerification ?? false,
-      relayed: opts.relayed ?? false,
-    })
-    return mergeReports(report, sub)
+    return { records, report }
+  }
+
+  /**
+   * Which of these decoded records' signatures are vouched for: with tip verification, every
+   * record of a run whose links (prev = id of the record before, ids computed from the bytes)
+   * reach a tip whose signature verifies (authority records are still checked one by one).
+   */
+  vouch(records: readonly SignedRecord[], tipVerification = true): ReadonlySet<SignedRecord> {
+    const byAuthor = [...records].sort((a, b) => compareBytes(a.author, b.author) || a.seq - b.seq)
+    return this.#verifyTips(byAuthor, tipVerification)
   }
 
   /**
@@ -661,7 +685,13 @@ export class Ledger extends Resource {
    */
   ingestRecords(
     records: readonly SignedRecord[],
-    opts: { tipVerification?: boolean; trusted?: boolean; relayed?: boolean } = {},
+    opts: {
+      tipVerification?: boolean
+      trusted?: boolean
+      relayed?: boolean
+      /** Signatures already vouched for (`vouch`): records outside the set are refused. */
+      vouched?: ReadonlySet<SignedRecord>
+    } = {},
   ): IngestReport {
     const report = newReport()
     if (records.length === 0) return report
@@ -672,8 +702,7 @@ export class Ledger extends Resource {
     }
     // Signatures are checked per author chain; records are stored in total order, which is
     // causal (a record's clock exceeds its parents'), so a batch can carry a whole DAG.
-    const byAuthor = [...records].sort((a, b) => compareBytes(a.author, b.author) || a.seq - b.seq)
-    const tipOk = opts.trusted ? null : this.#verifyTips(byAuthor, opts.tipVerification ?? false)
+    const tipOk = opts.trusted ? null : (opts.vouched ?? this.vouch(records, opts.tipVerification ?? false))
     const sorted = [...records].sort(compareOrder)
     const accepted: Array<{ record: SignedRecord; rowid: number }> = []
     const tx = this.db.transaction(() => {
