@@ -238,7 +238,7 @@ export class SyncEngine extends Resource {
     this.#liveDelay = opts.liveDelayMs ?? 5
     this.#requestTimeout = opts.requestTimeoutMs ?? 5000
     this.#queueLimit = opts.queueLimit ?? 32
-    this.#requestRate = opts.requestRate ?? { perSecond: 20, burst: 40 }
+    this.#requestRate = opts.requestRate ?? { perSecond: 100, burst: 200 }
     this.#maxLive = opts.maxLiveRecords ?? 1000
   }
 
