@@ -242,7 +242,8 @@ describe('sync over a real broker', () => {
     await put(a, DEVICE, 50, 'k')
     const broker = await startBroker(a)
     const port = broker.address!.port
-    const nodeA = await node(a, DEVICE, port, 'hub')
+    // A tight request limit of its own: the flood below must overrun it whatever the default.
+    const nodeA = await node(a, DEVICE, port, 'hub', { requestRate: { perSecond: 20, burst: 40 } })
     const nodeB = await node(b, DEVICE2, port, 'hub')
     await expect.poll(same(a, b), POLL).toEqual([true, true])
     const before = { count: a.count, hash: a.stateHash }
