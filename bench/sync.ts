@@ -74,9 +74,14 @@ async function pair(dir: string, name: string) {
 
 /** Node A in a process of its own (bench/sync-peer.ts) serving its broker; returns its URL. */
 async function peerProcess(file: string, keyByte: number) {
-  const child = spawn(process.execPath, [join(import.meta.dirname, 'sync-peer.ts'), file, String(keyByte)], {
-    stdio: ['pipe', 'pipe', 'inherit'],
-  })
+  // The node's V8 flags (package.json start script, systemd unit).
+  const child = spawn(
+    process.execPath,
+    ['--max-semi-space-size=4', join(import.meta.dirname, 'sync-peer.ts'), file, String(keyByte)],
+    {
+      stdio: ['pipe', 'pipe', 'inherit'],
+    },
+  )
   const lines = createInterface({ input: child.stdout! })
   const waiting: Array<(l: string) => void> = []
   lines.on('line', (l) => waiting.shift()?.(l))

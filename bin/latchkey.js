@@ -10,9 +10,11 @@ import { fileURLToPath } from 'node:url'
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const pinned = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).devDependencies.node
 const pinnedNode = join(root, 'node_modules', 'node', 'bin', 'node')
+const V8_FLAGS = ['--max-semi-space-size=4']
 
 if (process.versions.node !== pinned && existsSync(pinnedNode) && !process.env.LATCHKEY_NO_REEXEC) {
-  const r = spawnSync(pinnedNode, [fileURLToPath(import.meta.url), ...process.argv.slice(2)], {
+  // A small young generation keeps garbage-collection pauses short (docs/operations.md).
+  const r = spawnSync(pinnedNode, [...V8_FLAGS, fileURLToPath(import.meta.url), ...process.argv.slice(2)], {
     stdio: 'inherit',
     env: { ...process.env, LATCHKEY_NO_REEXEC: '1' },
   })

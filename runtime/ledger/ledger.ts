@@ -172,7 +172,7 @@ const REJECTED_PREFIX = 'ledger/rejected/'
  * rewrites every page it touched (random id-index leaves above all), so committing per small
  * slice would write each record's pages many times over.
  */
-const RELAY_COMMIT_RECORDS = 2048
+const RELAY_COMMIT_RECORDS = 512
 const RELAY_COMMIT_MS = 200
 /** Records written by one INSERT statement in bulk ingest (the per-statement cost dominates). */
 const ROWS_PER_INSERT = 32
@@ -742,10 +742,20 @@ export class Ledger extends Resource {
     const relay = this.#relay
     if (relay) {
       relay.records += accepted.length
-      if (relay.records >= RELAY_COMMIT_RECORDS || performance.now() - relay.since >= RELAY_COMMIT_MS)
-        this.commitRelayed()
+      // The caller may take the commit in a turn of its own (`relayedDue`); past twice the
+      // bound the ledger commits here itself.
+      if (relay.records >= 2 * RELAY_COMMIT_RECORDS) this.commitRelayed()
     }
     return report
+  }
+
+  /** Whether the open transaction of relayed records has reached its size or age bound. */
+  get relayedDue(): boolean {
+    const relay = this.#relay
+    return (
+      relay !== null &&
+      (relay.records >= RELAY_COMMIT_RECORDS || performance.now() - relay.since >= RELAY_COMMIT_MS)
+    )
   }
 
   /**
