@@ -6,7 +6,7 @@
 import { join } from 'node:path'
 import { describe, expect, it, onTestFinished } from 'vitest'
 import { tmpDir } from '../../test/helpers/index.ts'
-import type { Ledger } from './ledger.ts'
+import { AUTHORITY_ROWS_SQL, type Ledger } from './ledger.ts'
 import { toHex, wireBytes } from './record.ts'
 import { openDb } from './store.ts'
 import { ADMIN, DEVICE, DEVICE2, openTestLedger, provision } from './testing/fixtures.ts'
@@ -119,5 +119,17 @@ describe('checkpoint worker', () => {
   it('is off by default', async () => {
     const l = await open({ dir: tmpDir(), name: 'plain' })
     expect(l.checkpoints).toBeNull()
+  })
+})
+
+describe('authority lookups', () => {
+  it('read authority records from authority_rows, never by walking every record', async () => {
+    const l = await open({ dir: tmpDir(), name: 'plan' })
+    await provision(l)
+    const plan = (
+      l.db.prepare(`EXPLAIN QUERY PLAN ${AUTHORITY_ROWS_SQL}`).all(0) as Array<{ detail: string }>
+    ).map((r) => r.detail)
+    expect(plan[0]).toMatch(/^SCAN s/)
+    expect(plan.join(' ')).not.toMatch(/records_time/)
   })
 })
