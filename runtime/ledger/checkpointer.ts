@@ -5,20 +5,22 @@
  * a member waiting at the door. Here the main connection has `wal_autocheckpoint = 0` and a
  * second connection on a worker runs PASSIVE checkpoints (they never block the writer) on a
  * timer. If the worker cannot start (or dies), the main connection's automatic checkpoint is
- * switched back on: slower pauses, never an unbounded WAL.
+ * switched back on (logged): slower pauses, never an unbounded WAL.
  */
-import { createRequire } from 'node:module'
 import { Worker } from 'node:worker_threads'
 import type { Logger } from '../log.ts'
 import type { Db } from './store.ts'
 
+// The worker uses Node's built-in SQLite (node:sqlite): it needs no module resolution, so it
+// runs the same in a checkout and inside the single binary (where a worker cannot load
+// better-sqlite3 from the bundle). Both libraries speak SQLite's file and WAL locking protocol.
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads')
 let db = null
 try {
-  const Database = require(workerData.module)
-  db = new Database(workerData.file, { fileMustExist: true })
-  db.pragma('busy_timeout = 2000')
+  const { DatabaseSync } = require('node:sqlite')
+  db = new DatabaseSync(workerData.file)
+  db.exec('PRAGMA busy_timeout = 2000')
   parentPort.postMessage({ ready: true })
 } catch (err) {
   parentPort.postMessage({ error: String(err && err.message || err) })
@@ -32,8 +34,8 @@ parentPort.on('message', (m) => {
     return
   }
   try {
-    const [r] = db.pragma('wal_checkpoint(PASSIVE)')
-    parentPort.postMessage({ done: r })
+    const r = db.prepare('PRAGMA wal_checkpoint(PASSIVE)').get()
+    parentPort.postMessage({ done: { ...r } })
   } catch (err) {
     parentPort.postMessage({ failed: String(err && err.message || err) })
   }
@@ -56,15 +58,8 @@ export class Checkpointer {
   constructor(db: Db, file: string, log: Logger, intervalMs = 500) {
     this.#db = db
     this.#log = log
-    let module: string
-    try {
-      module = createRequire(import.meta.url).resolve('better-sqlite3')
-    } catch (err) {
-      this.#fallback(`better-sqlite3 cannot be resolved for the worker: ${(err as Error).message}`)
-      return
-    }
     db.pragma('wal_autocheckpoint = 0')
-    const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { module, file } })
+    const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { file } })
     this.#worker = worker
     worker.unref()
     worker.on('message', (m: { ready?: true; error?: string; done?: unknown; failed?: string }) => {
@@ -78,9 +73,11 @@ export class Checkpointer {
         this.#log.warn({ err: m.failed }, 'WAL checkpoint failed; retrying on the next tick')
       }
     })
-    worker.on('error', (err) => this.#fallback(`checkpoint worker failed: ${err.message}`))
+    worker.on('error', (err) => {
+      if (this.#worker === worker) this.#fallback(`checkpoint worker failed: ${err.message}`)
+    })
     worker.on('exit', () => {
-      if (!this.#closed) this.#fallback('checkpoint worker exited')
+      if (this.#worker === worker && !this.#closed) this.#fallback('checkpoint worker exited')
     })
     this.#timer = setInterval(() => this.checkpoint(), intervalMs)
     this.#timer.unref()

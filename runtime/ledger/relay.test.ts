@@ -6,10 +6,11 @@
 import { join } from 'node:path'
 import { describe, expect, it, onTestFinished } from 'vitest'
 import { tmpDir } from '../../test/helpers/index.ts'
+import { Checkpointer } from './checkpointer.ts'
 import { AUTHORITY_ROWS_SQL, type Ledger } from './ledger.ts'
 import { toHex, wireBytes } from './record.ts'
 import { openDb } from './store.ts'
-import { ADMIN, DEVICE, DEVICE2, openTestLedger, provision } from './testing/fixtures.ts'
+import { ADMIN, DEVICE, DEVICE2, openTestLedger, provision, silentLogger } from './testing/fixtures.ts'
 
 async function open(opts: Parameters<typeof openTestLedger>[0] = {}): Promise<Ledger> {
   const l = await openTestLedger(opts)
@@ -131,5 +132,19 @@ describe('authority lookups', () => {
     ).map((r) => r.detail)
     expect(plan[0]).toMatch(/^SCAN s/)
     expect(plan.join(' ')).not.toMatch(/records_time/)
+  })
+})
+
+describe('checkpoint worker fallback', () => {
+  it('a worker that cannot open the ledger hands checkpoints back to SQLite (automatic, in commits)', async () => {
+    const dir = tmpDir()
+    const db = openDb(join(dir, 'fallback.db'))
+    onTestFinished(() => {
+      db.close()
+    })
+    const cp = new Checkpointer(db, dir /* a directory: the worker cannot open it */, silentLogger())
+    onTestFinished(() => cp.close())
+    expect(db.pragma('wal_autocheckpoint', { simple: true })).toBe(0)
+    await expect.poll(() => db.pragma('wal_autocheckpoint', { simple: true }), { timeout: 10_000 }).toBe(1000)
   })
 })
