@@ -239,6 +239,10 @@ export class Ledger extends Resource {
    */
   #pendingReplay: OrderKey | null = null
   #checkpointer: Checkpointer | null = null
+  /** Relayed slices folded since the shared transaction last wrote state and metadata. */
+  #relayDirty = false
+  /** Whether the quarantine may hold records waiting for a retry (false: skip the lookup). */
+  #mayHaveHeld = true
   /** The open transaction of relayed records, if any. */
   #relay: { records: number; since: number; timer: ReturnType<typeof setTimeout> } | null = null
   /** Heads of other authors already named as parents by each local author. */
@@ -729,7 +733,10 @@ export class Ledger extends Resource {
       if (accepted.length > 0) {
         this.#count += accepted.length
         this.#foldNew(accepted, opts.relayed === true)
-        this.#persist()
+        // Relayed slices share one transaction: their state and metadata are written once,
+        // just before it commits.
+        if (this.#relay) this.#relayDirty = true
+        else this.#persist()
       }
     })
     try {
@@ -993,7 +1000,10 @@ export class Ledger extends Resource {
     if (!relay) return
     this.#relay = null
     clearTimeout(relay.timer)
-    if (this.#db?.inTransaction) this.#db.exec('COMMIT')
+    if (!this.#db?.inTransaction) return
+    if (this.#relayDirty) this.#persist()
+    this.#relayDirty = false
+    this.#db.exec('COMMIT')
   }
 
   #setSynchronous(mode: 'FULL' | 'NORMAL'): void {
@@ -1081,6 +1091,7 @@ export class Ledger extends Resource {
     // other signature) must not displace it.
     const ref = recordId(wire)
     this.#stmts.quarantinePut.run(ref, this.clock.wall(), why.code, why.detail, retry ? 1 : 0, wire)
+    if (retry) this.#mayHaveHeld = true
     if (retry) report.held++
     else report.refused++
     report.reasons[why.code] = (report.reasons[why.code] ?? 0) + 1
@@ -1103,8 +1114,12 @@ export class Ledger extends Resource {
 
   #retryRounds(limit: number, total: IngestReport, relayed: boolean): void {
     for (let round = 0; round < 8; round++) {
+      if (!this.#mayHaveHeld) break
       const held = this.#stmts.quarantineHeld.all(limit) as Array<{ qid: number; wire: Uint8Array }>
-      if (held.length === 0) break
+      if (held.length === 0) {
+        this.#mayHaveHeld = false
+        break
+      }
       this.db.transaction(() => {
         for (const h of held) this.#stmts.quarantineDel.run(h.qid)
       })()
