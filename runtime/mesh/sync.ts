@@ -165,8 +165,6 @@ interface Incoming {
 const INGEST_TURN_MS = 1
 const MIN_SLICE = 16
 const MAX_SLICE = 512
-/** Records decoded per turn, in slices: decoding costs about a third of ingesting. */
-const DECODE_FACTOR = 3
 
 const ZERO = (): SyncCounters => ({
   badPayload: 0,
@@ -221,6 +219,8 @@ export class SyncEngine extends Resource {
   #liveTimer: ReturnType<typeof setTimeout> | null = null
   #drainImmediate: ReturnType<typeof setImmediate> | null = null
   #slice = 64
+  /** Records decoded per turn, adapted the same way. */
+  #decodeSlice = 128
   #settleTimer: ReturnType<typeof setTimeout> | null = null
   /** When the ledger was first seen with a replay put off (0: settled). */
   #unsettledSince = 0
@@ -715,14 +715,16 @@ export class SyncEngine extends Resource {
     if (!item) return
     const t0 = performance.now()
     if (item.vouched === null) {
-      // First the whole message is decoded (a few slices a turn; decoding costs a fraction of
-      // ingesting), then one signature per author run of the message vouches for it.
-      const chunk = item.records.slice(item.decodedUpTo, item.decodedUpTo + this.#slice * DECODE_FACTOR)
+      // First the whole message is decoded (in slices sized like the ingest ones), then one
+      // signature per author run of the message vouches for it.
+      const n = this.#decodeSlice
+      const chunk = item.records.slice(item.decodedUpTo, item.decodedUpTo + n)
       const { records, report } = this.#ledger.decodeWires(chunk, { owned: true })
       for (const r of records) item.decoded.push(r)
       item.decodedUpTo += chunk.length
       this.#count(item, report)
       if (item.decodedUpTo >= item.records.length) item.vouched = this.#ledger.vouch(item.decoded, true)
+      else this.#decodeSlice = adapt(n, chunk.length, performance.now() - t0)
       return
     }
     // Local records committed before this ingest are pushed first; what the mesh brings is
@@ -740,11 +742,7 @@ export class SyncEngine extends Resource {
     } finally {
       for (const [author, h] of this.#ledger.heads()) this.#liveBase.set(author, h.seq)
     }
-    const ms = performance.now() - t0
-    if (part.length === slice) {
-      if (ms < INGEST_TURN_MS / 2) this.#slice = Math.min(MAX_SLICE, slice * 2)
-      else if (ms > INGEST_TURN_MS * 1.5) this.#slice = Math.max(MIN_SLICE, Math.floor(slice / 2))
-    }
+    this.#slice = adapt(slice, part.length, performance.now() - t0)
     const p = this.#peers.get(item.peer)
     if (p) p.lastSeen = this.#now()
     if (item.next < item.decoded.length) return // the rest of this message comes next turn
@@ -785,6 +783,14 @@ export class SyncEngine extends Resource {
     into.refused += report.refused
     for (const [code, n] of Object.entries(report.reasons)) into.reasons[code] = (into.reasons[code] ?? 0) + n
   }
+}
+
+/** The next slice size: doubled when a full slice took under half the turn budget, halved over 1.5×. */
+function adapt(slice: number, done: number, ms: number): number {
+  if (done < slice) return slice
+  if (ms < INGEST_TURN_MS / 2) return Math.min(MAX_SLICE, slice * 2)
+  if (ms > INGEST_TURN_MS * 1.5) return Math.max(MIN_SLICE, Math.floor(slice / 2))
+  return slice
 }
 
 /** Author (hex) and seq of a signed record, read without a full decode; null if unreadable. */
