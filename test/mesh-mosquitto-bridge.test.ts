@@ -14,7 +14,6 @@
  *   connection: this is the failure the documented setting avoids.
  */
 import { copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { initSite } from '../provisioning/site.ts'
@@ -25,6 +24,7 @@ import { type KeyPair, loadOrCreateKeyFile, readKeyFile } from '../runtime/keys.
 import { silentLogger, testKey } from '../runtime/ledger/testing/fixtures.ts'
 import { LatchkeyNode } from '../runtime/node.ts'
 import { BIN, freePorts, hasTool, runCli, type Spawned, spawnTracked, tmpDir } from './helpers/index.ts'
+import { startMosquitto } from './helpers/mosquitto.ts'
 
 const BRIDGE = 'site-mosquitto'
 const PASSWORD_ENV = 'LATCHKEY_TEST_BRIDGE_PASSWORD'
@@ -88,41 +88,21 @@ async function startBridgedMosquitto(
   stanza: { port?: number; password?: string; notificationTopic?: string | null } = {},
 ): Promise<number> {
   const port = stanza.port ?? (await freePort())
-  const conf = join(dir, 'mosquitto.conf')
   const notification =
     stanza.notificationTopic === null
       ? [] // Mosquitto's default: $SYS/broker/connection/<remote_clientid>/state
       : [`notification_topic ${stanza.notificationTopic ?? `latchkey/${a.site}/bridge/${BRIDGE}/state`}`]
-  writeFileSync(
-    conf,
-    [
-      `listener ${port} 127.0.0.1`,
-      'allow_anonymous true',
-      'persistence false',
-      'log_dest stdout',
-      `connection ${BRIDGE}`,
-      `address 127.0.0.1:${a.broker}`,
-      `remote_clientid ${BRIDGE}-a`,
-      `remote_username ${BRIDGE}`,
-      `remote_password ${stanza.password ?? PASSWORD}`,
-      ...notification,
-      `topic latchkey/${a.site}/# both 1`,
-      'restart_timeout 1 3',
-      '',
-    ].join('\n'),
-  )
-  spawnTracked('mosquitto', ['-c', conf])
-  await expect
-    .poll(
-      () =>
-        new Promise<boolean>((resolve) => {
-          const s = createServer()
-          s.once('error', () => resolve(true)) // in use: mosquitto is listening
-          s.listen(port, '127.0.0.1', () => s.close(() => resolve(false)))
-        }),
-      { timeout: 5000 },
-    )
-    .toBe(true)
+  await startMosquitto(dir, port, [
+    'log_dest stdout',
+    `connection ${BRIDGE}`,
+    `address 127.0.0.1:${a.broker}`,
+    `remote_clientid ${BRIDGE}-a`,
+    `remote_username ${BRIDGE}`,
+    `remote_password ${stanza.password ?? PASSWORD}`,
+    ...notification,
+    `topic latchkey/${a.site}/# both 1`,
+    'restart_timeout 1 3',
+  ])
   return port
 }
 

@@ -4,17 +4,16 @@
  * summaries and records carry their own authentication, so a plain broker is enough to relay
  * them; sites that run one restrict it to loopback/LAN and their own clients.
  */
-import { spawn } from 'node:child_process'
 import { copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { join } from 'node:path'
-import { describe, expect, it, onTestFinished } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { initSite } from '../provisioning/site.ts'
 import { writeRecord } from '../runtime/cli/ledger-client.ts'
 import { type Config, loadConfigFile } from '../runtime/config/load.ts'
 import { loadOrCreateKeyFile, readKeyFile } from '../runtime/keys.ts'
 import { silentLogger } from '../runtime/ledger/testing/fixtures.ts'
 import { BIN, freePorts, hasTool, spawnTracked, tmpDir } from './helpers/index.ts'
+import { startMosquitto } from './helpers/mosquitto.ts'
 
 /** Ports for this file's nodes and brokers, drawn from one distinct set per test. */
 let pool: number[] = []
@@ -23,28 +22,9 @@ async function freePort(): Promise<number> {
   return pool.shift()!
 }
 
-async function startMosquitto(dir: string): Promise<number> {
+async function mosquitto(dir: string): Promise<number> {
   const port = await freePort()
-  const conf = join(dir, 'mosquitto.conf')
-  writeFileSync(
-    conf,
-    [`listener ${port} 127.0.0.1`, 'allow_anonymous true', 'persistence false', ''].join('\n'),
-  )
-  const child = spawn('mosquitto', ['-c', conf], { stdio: 'ignore' })
-  onTestFinished(() => {
-    child.kill('SIGKILL')
-  })
-  await expect
-    .poll(
-      () =>
-        new Promise<boolean>((resolve) => {
-          const s = createServer()
-          s.once('error', () => resolve(true)) // in use: mosquitto is listening
-          s.listen(port, '127.0.0.1', () => s.close(() => resolve(false)))
-        }),
-      { timeout: 5000 },
-    )
-    .toBe(true)
+  await startMosquitto(dir, port)
   return port
 }
 
@@ -83,7 +63,7 @@ const status = async (c: Config) =>
 describe.runIf(hasTool('mosquitto'))('mesh through an external mosquitto broker', () => {
   it('two nodes converge through mosquitto, then keep syncing live', async () => {
     const root = tmpDir()
-    const port = await startMosquitto(root)
+    const port = await mosquitto(root)
     const a = await nodeConfig(join(root, 'a'), 'node-a', port)
     const b = await nodeConfig(join(root, 'b'), 'node-b', port)
     await initSite({ config: a.config, log: silentLogger(), name: 'Mosquitto Space' })
