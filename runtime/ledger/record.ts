@@ -329,10 +329,13 @@ export function decodeWire(wire: Uint8Array, opts: { owned?: boolean } = {}): Si
 
 /** Decodes canonical record bytes and computes the id. */
 export function decodeRecordBytes(input: Uint8Array): Omit<SignedRecord, 'sig'> {
-  return decodeOwned(new Uint8Array(input), null)
+  const { sig: _unsigned, ...record } = decodeOwned(new Uint8Array(input), NO_SIG)
+  return record
 }
 
-function decodeOwned(bytes: Uint8Array, sig: Uint8Array | null): SignedRecord {
+const NO_SIG = new Uint8Array(0)
+
+function decodeOwned(bytes: Uint8Array, sig: Uint8Array): SignedRecord {
   // Fast path: read the fixed layout with canonical checks in one pass. Anything it is unsure
   // of takes the generic strict decoder, which also gives the precise reason code.
   const fast = readRecordLayout(bytes)
@@ -353,7 +356,7 @@ function decodeOwned(bytes: Uint8Array, sig: Uint8Array | null): SignedRecord {
     type: fields.type,
     body: fields.body,
     id: recordId(bytes),
-    sig: sig as Uint8Array,
+    sig,
     bytes,
     value,
   }

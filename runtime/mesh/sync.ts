@@ -735,10 +735,7 @@ export class SyncEngine extends Resource {
     item.next += part.length
     try {
       if (part.length > 0)
-        this.#count(
-          item,
-          this.#ledger.ingestRecords(part, { tipVerification: true, relayed: true, vouched: item.vouched }),
-        )
+        this.#count(item, this.#ledger.ingestRecords(part, { relayed: true, vouched: item.vouched }))
     } finally {
       for (const [author, h] of this.#ledger.heads()) this.#liveBase.set(author, h.seq)
     }
