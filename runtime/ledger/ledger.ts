@@ -239,11 +239,9 @@ export class Ledger extends Resource {
    */
   #pendingReplay: OrderKey | null = null
   #checkpointer: Checkpointer | null = null
-  /** Relayed slices folded since the shared transaction last wrote state and metadata. */
-  #relayDirty = false
   /** Whether the quarantine may hold records waiting for a retry (false: skip the lookup). */
   #mayHaveHeld = true
-  /** The open transaction of relayed records, if any. */
+  /** The open transaction of relayed records, if any; `records` accepted in it (state to persist). */
   #relay: { records: number; since: number; timer: ReturnType<typeof setTimeout> } | null = null
   /** Heads of other authors already named as parents by each local author. */
   #namedParents = new Map<string, Map<string, number>>()
@@ -734,9 +732,8 @@ export class Ledger extends Resource {
         this.#count += accepted.length
         this.#foldNew(accepted, opts.relayed === true)
         // Relayed slices share one transaction: their state and metadata are written once,
-        // just before it commits.
-        if (this.#relay) this.#relayDirty = true
-        else this.#persist()
+        // just before it commits (commitRelayed).
+        if (!this.#relay) this.#persist()
       }
     })
     try {
@@ -1001,8 +998,7 @@ export class Ledger extends Resource {
     this.#relay = null
     clearTimeout(relay.timer)
     if (!this.#db?.inTransaction) return
-    if (this.#relayDirty) this.#persist()
-    this.#relayDirty = false
+    if (relay.records > 0) this.#persist()
     this.#db.exec('COMMIT')
   }
 
