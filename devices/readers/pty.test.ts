@@ -3,6 +3,7 @@
  * serialport package; the test plays the reader on the other end. Unplug/replug = ending socat
  * and starting a new one on the same link paths. Every wait is bounded.
  */
+import { rmSync } from 'node:fs'
 import { SerialPort } from 'serialport'
 import { describe, expect, it, onTestFinished } from 'vitest'
 import { hasTool, tmpDir } from '../../test/helpers/index.ts'
@@ -91,6 +92,20 @@ describe.skipIf(!socat)('serial readers over a socat pty pair (real serialport)'
     await until('the badge after replug', () => badges.length === 2)
     expect(badges[1]!.credential.id).toBe(HIGH_BADGE.id)
     expect(states).toEqual(['ok', 'degraded', 'down', 'degraded'])
+  })
+
+  it('a device path that vanishes while the port stays open (no hang-up seen) → down, LK_READER_LOST', {
+    timeout: 10_000,
+  }, async () => {
+    const pty = await startPty(tmpDir())
+    const reader = createReader({ type: 'rdm6300', path: pty.a, reconnect: { initialMs: 50, maxMs: 200 } })
+    watch(reader)
+    await reader.ready()
+    expect(reader.health().state).toBe('ok')
+    rmSync(pty.a) // the link goes, socat and its pty stay: the port itself sees nothing
+    await until('health down', () => reader.health().state === 'down')
+    expect(reader.health().lastError?.code).toBe('LK_READER_LOST')
+    expect(reader.health().lastError?.message).toMatch(/device path vanished/)
   })
 
   it('line reader: one id per line; unplug and replug', { timeout: 10_000 }, async () => {

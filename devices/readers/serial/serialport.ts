@@ -2,11 +2,16 @@
  * The real serial backend: the `serialport` package (prebuilt @serialport/bindings-cpp). Works
  * the same on a USB adapter and on a socat pseudo-terminal. A disconnect shows up as a `close`
  * event carrying `disconnected: true`; anything else that closes the port without our `close()`
- * counts as lost too. `SerialPort.list()` is never called here (it rejects without udevadm).
+ * counts as lost too. The device path is also checked twice a second: a USB adapter's node (and
+ * its /dev/serial/by-id link) vanishes on unplug even when the port misses the hang-up.
+ * `SerialPort.list()` is never called here (it rejects without udevadm).
  */
+import { existsSync } from 'node:fs'
 import { SerialPort } from 'serialport'
 import { readerErrors } from '../errors.ts'
 import type { SerialHandlers, SerialLink, SerialOpener } from './port.ts'
+
+const PRESENCE_CHECK_MS = 500
 
 export const serialportOpener: SerialOpener = {
   async open(path: string, baudRate: number, handlers: SerialHandlers): Promise<SerialLink> {
@@ -16,17 +21,20 @@ export const serialportOpener: SerialOpener = {
     })
     let closing = false
     let lost = false
+    const presence = setInterval(() => {
+      if (!existsSync(path)) onLost('device path vanished')
+    }, PRESENCE_CHECK_MS)
+    presence.unref()
     const onLost = (reason: string) => {
       if (closing || lost) return
       lost = true
+      clearInterval(presence)
       handlers.lost(readerErrors.LOST(path, reason))
+      if (port.isOpen) port.close(() => {})
     }
     port.on('data', (chunk: Buffer) => handlers.data(chunk))
     port.on('close', (err?: Error | null) => onLost(err?.message ?? 'port closed'))
-    port.on('error', (err: Error) => {
-      onLost(err.message)
-      if (port.isOpen) port.close(() => {})
-    })
+    port.on('error', (err: Error) => onLost(err.message))
     return {
       write(bytes: Uint8Array): Promise<void> {
         return new Promise((resolve, reject) => {
@@ -43,6 +51,7 @@ export const serialportOpener: SerialOpener = {
       close(): Promise<void> {
         if (closing) return Promise.resolve()
         closing = true
+        clearInterval(presence)
         return new Promise((resolve) => {
           if (!port.isOpen) {
             resolve()
