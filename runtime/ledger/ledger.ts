@@ -171,6 +171,10 @@ const AUTHORITY_TYPES: ReadonlySet<string> = new Set([
  * with a plain JOIN the planner walks the whole records table in time order to satisfy the
  * ORDER BY (about a second at every open of a 1M-record ledger).
  */
+/** Records whose id starts like the bound id; CROSS JOIN keeps record_ids first (a lookup). */
+export const ID_LOOKUP_SQL =
+  'SELECT r.rowid, r.* FROM record_ids i CROSS JOIN records r ON r.rowid = i.rec WHERE i.p = substr(?, 1, 4)'
+
 export const AUTHORITY_ROWS_SQL =
   'SELECT r.rowid AS rowid, r.* FROM authority_rows s CROSS JOIN records r ON r.rowid = s.rec WHERE r.type = ? ORDER BY r.ms, r.c'
 const REJECTED_PREFIX = 'ledger/rejected/'
@@ -184,6 +188,19 @@ const RELAY_COMMIT_MS = 200
 /** Records written by one INSERT statement in bulk ingest (the per-statement cost dominates). */
 const ROWS_PER_INSERT = 32
 const COLUMNS = 10
+/** Rows per INSERT into record_ids (see #writeIds). */
+const IDS_PER_INSERT = 64
+
+interface IdsPending {
+  /** First four id bytes as an unsigned integer: the record_ids key, and a quick filter. */
+  prefixes: number[]
+  ids: Uint8Array[]
+  rowids: number[]
+}
+
+function prefix32(id: Uint8Array): number {
+  return ((id[0]! << 24) | (id[1]! << 16) | (id[2]! << 8) | id[3]!) >>> 0
+}
 const before = (a: OrderKey, b: OrderKey) => compareOrder(a, b) < 0
 const HORIZON_ID = new Uint8Array(32)
 
@@ -231,6 +248,11 @@ export class Ledger extends Resource {
   #nextRowid = 1
   /** Column values of records stored in this transaction but not yet written (see #writeRows). */
   #rowValues: unknown[] = []
+  /**
+   * Ids of records stored in this transaction whose record_ids rows are not yet written
+   * (`#writeIds` writes them sorted, just before the transaction commits), with their rowids.
+   */
+  #idsPending: IdsPending = { prefixes: [], ids: [], rowids: [] }
   /** The connection's current WAL sync mode (store.ts opens with FULL). */
   #synchronous: 'FULL' | 'NORMAL' = 'FULL'
   /**
@@ -465,8 +487,16 @@ export class Ledger extends Resource {
       maxRowid: db.prepare('SELECT max(rowid) AS m FROM records'),
       headRow: db.prepare('SELECT id, ms, c FROM records WHERE author = ? AND seq = ?'),
       idAt: db.prepare('SELECT id FROM records WHERE author = ? AND seq = ?'),
+      rowByRowid: db.prepare('SELECT rowid, * FROM records WHERE rowid = ?'),
       rowAt: db.prepare('SELECT rowid, * FROM records WHERE author = ? AND seq = ?'),
-      byId: db.prepare('SELECT rowid, * FROM records WHERE substr(id, 1, 4) = substr(?, 1, 4)'),
+      byId: db.prepare(ID_LOOKUP_SQL),
+      insertId: db.prepare('INSERT INTO record_ids (p, rec) VALUES (substr(?, 1, 4), ?)'),
+      insertIds: db.prepare(
+        `INSERT INTO record_ids (p, rec) VALUES ${Array.from(
+          { length: IDS_PER_INSERT },
+          () => '(substr(?, 1, 4), ?)',
+        ).join(', ')}`,
+      ),
       rangeByAuthor: db.prepare(
         'SELECT rowid, * FROM records WHERE author = ? AND seq >= ? ORDER BY seq LIMIT ?',
       ),
@@ -890,6 +920,12 @@ export class Ledger extends Resource {
 
   #rowById(id: Uint8Array): Row | null {
     this.#writeRows()
+    const pending = this.#idsPending
+    const p = prefix32(id)
+    for (let i = pending.prefixes.indexOf(p); i >= 0; i = pending.prefixes.indexOf(p, i + 1)) {
+      if (equalBytes(pending.ids[i]!, id))
+        return (this.#stmts.rowByRowid.get(pending.rowids[i]!) as Row | undefined) ?? null
+    }
     for (const row of this.#stmts.byId.all(id) as Row[]) if (equalBytes(row.id, id)) return row
     return null
   }
@@ -944,6 +980,9 @@ export class Ledger extends Resource {
     const parents = r.parents.length > 0 ? Buffer.concat(r.parents) : null
     const rowid = this.#nextRowid++
     this.#rowValues.push(rowid, author.idx, r.seq, r.hlc.ms, r.hlc.c, typeIdx, r.id, r.sig, parents, r.body)
+    this.#idsPending.prefixes.push(prefix32(r.id))
+    this.#idsPending.ids.push(r.id)
+    this.#idsPending.rowids.push(rowid)
     if (this.#rowValues.length >= ROWS_PER_INSERT * COLUMNS) this.#writeRows()
     if (AUTHORITY_TYPES.has(r.type)) this.#stmts.authorityRowPut.run(rowid)
     this.#headsMoved.add(author)
@@ -976,6 +1015,27 @@ export class Ledger extends Resource {
       this.#stmts.insertRecord.run(values.slice(i, i + COLUMNS))
   }
 
+  /**
+   * Writes the record_ids rows of the records stored in this transaction, sorted by id prefix
+   * so that each B-tree page is visited once per run rather than once per record.
+   */
+  #writeIds(): void {
+    const { prefixes, ids, rowids } = this.#idsPending
+    const n = ids.length
+    if (n === 0) return
+    this.#idsPending = { prefixes: [], ids: [], rowids: [] }
+    // Stable sort: equal prefixes stay in rowid order.
+    const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => prefixes[a]! - prefixes[b]!)
+    const values: unknown[] = []
+    let i = 0
+    for (; i + IDS_PER_INSERT <= n; i += IDS_PER_INSERT) {
+      values.length = 0
+      for (let j = i; j < i + IDS_PER_INSERT; j++) values.push(ids[order[j]!], rowids[order[j]!])
+      this.#stmts.insertIds.run(values)
+    }
+    for (; i < n; i++) this.#stmts.insertId.run(ids[order[i]!], rowids[order[i]!])
+  }
+
   /** Opens the shared transaction of relayed records (committed with synchronous=NORMAL). */
   #beginRelayed(): void {
     if (this.#relay) return
@@ -999,6 +1059,7 @@ export class Ledger extends Resource {
     clearTimeout(relay.timer)
     if (!this.#db?.inTransaction) return
     if (relay.records > 0) this.#persist()
+    this.#writeIds()
     this.#db.exec('COMMIT')
   }
 
@@ -1011,6 +1072,14 @@ export class Ledger extends Resource {
   #loadNextRowid(): void {
     this.#rowValues = []
     this.#nextRowid = Number((this.#stmts.maxRowid.get() as { m: number | null }).m ?? 0) + 1
+    // Rows rolled back take their pending ids with them.
+    const pending = this.#idsPending
+    const keep = pending.rowids.findIndex((r) => r >= this.#nextRowid)
+    if (keep >= 0) {
+      pending.prefixes.length = keep
+      pending.ids.length = keep
+      pending.rowids.length = keep
+    }
   }
 
   #addAuthorInMemory(
@@ -1427,6 +1496,7 @@ export class Ledger extends Resource {
 
   /** Writes dirty state entries and the fold metadata (inside the caller's transaction). */
   #persist(): void {
+    this.#writeIds()
     for (const a of this.#headsMoved) this.#stmts.setHead.run(a.headSeq, a.idx)
     this.#headsMoved.clear()
     for (const key of this.state.dirty) {

@@ -447,7 +447,12 @@ function isBytes(x: unknown, length?: number): boolean {
 }
 
 export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && Buffer.compare(a, b) === 0
+  const n = a.length
+  if (n !== b.length) return false
+  // Keys, ids and hashes (≤ 64 bytes) compare faster in a loop than through a native call.
+  if (n > 64) return Buffer.compare(a, b) === 0
+  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return false
+  return true
 }
 
 export function compareBytes(a: Uint8Array, b: Uint8Array): number {

@@ -7,8 +7,8 @@ import { join } from 'node:path'
 import { describe, expect, it, onTestFinished } from 'vitest'
 import { tmpDir } from '../../test/helpers/index.ts'
 import { Checkpointer } from './checkpointer.ts'
-import { AUTHORITY_ROWS_SQL, type Ledger } from './ledger.ts'
-import { toHex, wireBytes } from './record.ts'
+import { AUTHORITY_ROWS_SQL, ID_LOOKUP_SQL, type Ledger } from './ledger.ts'
+import { compareOrder, toHex, wireBytes } from './record.ts'
 import { openDb } from './store.ts'
 import { ADMIN, DEVICE, DEVICE2, openTestLedger, provision, silentLogger } from './testing/fixtures.ts'
 
@@ -132,6 +132,73 @@ describe('authority lookups', () => {
     ).map((r) => r.detail)
     expect(plan[0]).toMatch(/^SCAN s/)
     expect(plan.join(' ')).not.toMatch(/records_time/)
+  })
+})
+
+describe('id lookups (record_ids)', () => {
+  it('find parents stored earlier in the same open relayed transaction and after it commits', async () => {
+    const dir = tmpDir()
+    const src = await open({ dir, name: 'src' })
+    await provision(src)
+    await src.append('site.enrol', { key: DEVICE2.publicKey, role: 'device', name: 'd2' }, ADMIN)
+    for (let i = 0; i < 5; i++) {
+      await src.append('test.put', { k: 'a', v: i }, DEVICE)
+      await src.append('test.put', { k: 'b', v: i }, DEVICE2) // names DEVICE's head as a parent
+    }
+    const wires = [...src.records()].sort(compareOrder).map(wireBytes)
+    expect([...src.records()].filter((r) => r.parents.length > 0).length).toBeGreaterThan(5)
+    const dst = await open({ dir, name: 'dst' })
+    // One record per call: every parent is found among ids not yet written to record_ids.
+    for (const w of wires) expect(dst.ingest([w], { relayed: true }).accepted).toBe(1)
+    const rows = () => (dst.db.prepare('SELECT count(*) AS n FROM record_ids').get() as { n: number }).n
+    expect(rows()).toBeLessThan(wires.length) // still pending in the open transaction
+    dst.commitRelayed()
+    expect(rows()).toBe(wires.length)
+    expect(dst.stateHash).toBe(src.stateHash)
+    // After the commit, lookups go through the table (a late copy of a parent is a duplicate).
+    const again = await open({ dir, name: 'again' })
+    again.ingest(wires.slice(0, 4))
+    for (const w of wires.slice(4)) expect(again.ingest([w]).accepted).toBe(1)
+    expect(again.stateHash).toBe(src.stateHash)
+  })
+
+  it('look ids up through the record_ids key, never by walking records', async () => {
+    const l = await open({ dir: tmpDir(), name: 'plan' })
+    await provision(l)
+    const plan = (
+      l.db.prepare(`EXPLAIN QUERY PLAN ${ID_LOOKUP_SQL}`).all(new Uint8Array(32)) as Array<{ detail: string }>
+    ).map((r) => r.detail)
+    expect(plan[0]).toMatch(/^SEARCH i USING PRIMARY KEY \(p=\?\)/)
+    expect(plan[1]).toMatch(/^SEARCH r USING INTEGER PRIMARY KEY/)
+  })
+
+  it('a ledger of schema 4 (an index on id prefixes) is migrated: records are found by id', async () => {
+    const dir = tmpDir()
+    const src = await open({ dir, name: 'src' })
+    await provision(src)
+    await src.append('site.enrol', { key: DEVICE2.publicKey, role: 'device', name: 'd2' }, ADMIN)
+    for (let i = 0; i < 20; i++) await src.append('test.put', { k: 'a', v: i }, DEVICE)
+    const last = await src.append('test.put', { k: 'b', v: 1 }, DEVICE2) // names heads of ADMIN and DEVICE
+    expect(last.record.parents.length).toBeGreaterThan(0)
+    const wires = [...src.records()].sort(compareOrder).map(wireBytes)
+    const file = join(dir, 'old.db')
+    const old = await openTestLedger({ file })
+    old.ingest(wires.slice(0, -1))
+    await old.close()
+    // Put the file back to schema 4 as earlier versions left it.
+    const db = openDb(file)
+    db.exec('DROP TABLE record_ids; CREATE INDEX records_id4 ON records (substr(id, 1, 4))')
+    db.pragma('user_version = 4')
+    db.close()
+    const reopened = await open({ file })
+    expect(reopened.db.pragma('user_version', { simple: true })).toBe(5)
+    const n = (reopened.db.prepare('SELECT count(*) AS n FROM record_ids').get() as { n: number }).n
+    expect(n).toBe(wires.length - 1)
+    const index = reopened.db.prepare("SELECT name FROM sqlite_master WHERE name = 'records_id4'").get()
+    expect(index).toBeUndefined()
+    // The last record's parent was stored before the migration: it is found through record_ids.
+    expect(reopened.ingest(wires.slice(-1))).toMatchObject({ accepted: 1, held: 0 })
+    expect(reopened.stateHash).toBe(src.stateHash)
   })
 })
 
