@@ -347,12 +347,26 @@ export class Ledger extends Resource {
 
   /** Why the fold did not apply a record: the code from state, the sentence from beside it. */
   rejectionOf(idHex: string): Rejection | null {
+    return this.#rejectionOf(idHex, null)
+  }
+
+  /** `rejectionOf`, told the record's author and sequence when the caller has them (no lookup). */
+  #rejectionOf(idHex: string, record: { author: Uint8Array; seq: number } | null): Rejection | null {
     const code = this.state.get<string>(REJECTED_PREFIX + idHex)
     if (code === undefined) {
-      const row = this.#rowById(fromHex(idHex))
-      const author = row ? this.#authorsByIdx[row.author] : undefined
-      const cut = author ? this.#cuts.get(author.hex) : undefined
-      if (!row || !cut || row.seq <= cut.cut) return null
+      if (this.#cuts.size === 0) return null // no key has been revoked or forked
+      let authorHex: string | undefined
+      let seq = 0
+      if (record) {
+        authorHex = keyHex(record.author)
+        seq = record.seq
+      } else {
+        const row = this.#rowById(fromHex(idHex))
+        authorHex = row ? this.#authorsByIdx[row.author]?.hex : undefined
+        seq = row?.seq ?? 0
+      }
+      const cut = authorHex ? this.#cuts.get(authorHex) : undefined
+      if (!cut || seq <= cut.cut) return null
       const forked = cut.reason.startsWith('forked')
       return {
         code: forked ? Reason.FORKED : Reason.REVOKED,
@@ -661,7 +675,7 @@ export class Ledger extends Resource {
         const stored = this.#authors.get(keyHex(record.author))!.headSeq >= record.seq
         if (!stored)
           p.reject(new Error(`append of ${record.type} was refused: ${JSON.stringify(report.reasons)}`))
-        else p.resolve({ record, rejection: this.rejectionOf(toHex(record.id)) })
+        else p.resolve({ record, rejection: this.#rejectionOf(toHex(record.id), record) })
       })
     } catch (err) {
       for (const p of batch) p.reject(err)
