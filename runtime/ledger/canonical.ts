@@ -82,7 +82,52 @@ function bytesOf(c: Cursor, n: number): Uint8Array | null {
   return out
 }
 
+/** Short ASCII strings met before (type names, map keys), keyed by an FNV-1a hash of their bytes. */
+const interned = new Map<number, string>()
+const INTERN_MAX_LENGTH = 24
+const INTERN_MAX_ENTRIES = 4096
+
+/**
+ * A short ASCII string read without slicing the input or building a new string when it was
+ * met before (a hit is confirmed character by character); null when it is not short ASCII.
+ */
+function shortAscii(c: Cursor, n: number): string | null {
+  const b = c.b
+  const o = c.o
+  let h = 0x811c9dc5 ^ n
+  for (let i = 0; i < n; i++) {
+    const x = b[o + i]!
+    if (x >= 0x80) return null
+    h = Math.imul(h ^ x, 0x01000193)
+  }
+  c.o += n
+  const hit = interned.get(h)
+  if (hit !== undefined && hit.length === n) {
+    let same = true
+    for (let i = 0; i < n; i++)
+      if (hit.charCodeAt(i) !== b[o + i]) {
+        same = false
+        break
+      }
+    if (same) return hit
+  }
+  const s = String.fromCharCode.apply(null, b.subarray(o, o + n) as unknown as number[])
+  if (hit === undefined) {
+    if (interned.size >= INTERN_MAX_ENTRIES) interned.clear() // bounded whatever peers send
+    interned.set(h, s)
+  }
+  return s
+}
+
 function text(c: Cursor, n: number): string | null {
+  if (c.fail || c.o + n > c.end) {
+    c.fail = true
+    return null
+  }
+  if (n <= INTERN_MAX_LENGTH) {
+    const s = shortAscii(c, n)
+    if (s !== null) return s
+  }
   const raw = bytesOf(c, n)
   if (!raw) return null
   let ascii = true
@@ -257,6 +302,9 @@ export function readRecordLayout(bytes: Uint8Array): LayoutFields | typeof NOT_F
 export function makeDomainHasher(domain: Uint8Array, maxBytes: number): (bytes: Uint8Array) => Uint8Array {
   const scratch = new Uint8Array(domain.length + maxBytes)
   scratch.set(domain, 0)
+  // Records of a run are mostly one length: the view of the scratch buffer is kept for it.
+  let view = scratch.subarray(0, 0)
+  let viewLength = 0
   return (bytes) => {
     if (bytes.length > maxBytes) {
       const all = new Uint8Array(domain.length + bytes.length)
@@ -265,6 +313,22 @@ export function makeDomainHasher(domain: Uint8Array, maxBytes: number): (bytes: 
       return new Uint8Array(hash('sha256', all, 'buffer'))
     }
     scratch.set(bytes, domain.length)
-    return new Uint8Array(hash('sha256', scratch.subarray(0, domain.length + bytes.length), 'buffer'))
+    const n = domain.length + bytes.length
+    if (n !== viewLength) {
+      view = scratch.subarray(0, n)
+      viewLength = n
+    }
+    return latin1Bytes(hash('sha256', view, 'binary')) // 'binary' is latin1
   }
+}
+
+/**
+ * The bytes of a digest given as a latin1 string (one character per byte). Half the cost of
+ * a Buffer digest copied out: a 32-byte Uint8Array lives in the JS heap, a Buffer's memory
+ * outside it, which every young-generation collection must account for.
+ */
+function latin1Bytes(s: string): Uint8Array {
+  const out = new Uint8Array(s.length)
+  for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i)
+  return out
 }

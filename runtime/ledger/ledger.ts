@@ -191,6 +191,44 @@ const COLUMNS = 10
 /** Rows per INSERT into record_ids (see #writeIds). */
 const IDS_PER_INSERT = 64
 
+/** A record as validators and reducers see it (FoldRecord); the id's hex is made on demand. */
+class FoldRec implements FoldRecord {
+  readonly id: Uint8Array
+  readonly author: Uint8Array
+  readonly authorHex: string
+  readonly seq: number
+  readonly hlc: Hlc
+  readonly type: string
+  readonly body: unknown
+  readonly role: string
+  #idHex: string | undefined
+
+  constructor(
+    id: Uint8Array,
+    author: Uint8Array,
+    authorHex: string,
+    seq: number,
+    hlc: Hlc,
+    type: string,
+    body: unknown,
+    role: string,
+  ) {
+    this.id = id
+    this.author = author
+    this.authorHex = authorHex
+    this.seq = seq
+    this.hlc = hlc
+    this.type = type
+    this.body = body
+    this.role = role
+  }
+
+  get idHex(): string {
+    this.#idHex ??= toHex(this.id)
+    return this.#idHex
+  }
+}
+
 interface IdsPending {
   /** First four id bytes as an unsigned integer: the record_ids key, and a quick filter. */
   prefixes: number[]
@@ -246,6 +284,8 @@ export class Ledger extends Resource {
   #stmts!: ReturnType<Ledger['statements']>
   /** Rowid of the next stored record (explicit, so rows can be written in multi-row INSERTs). */
   #nextRowid = 1
+  /** The state key of the last author folded (runs of one author's records are the rule). */
+  #lastKeyState: [string, string] = ['', '']
   /** Column values of records stored in this transaction but not yet written (see #writeRows). */
   #rowValues: unknown[] = []
   /**
@@ -1324,6 +1364,7 @@ export class Ledger extends Resource {
     state: StateView = this.state,
   ): FoldRecord {
     const authorHex = keyHex(r.author)
+    if (authorHex !== this.#lastKeyState[0]) this.#lastKeyState = [authorHex, keyStateKey(authorHex)]
     let body: unknown = r.value
     if (body === undefined) {
       try {
@@ -1332,24 +1373,10 @@ export class Ledger extends Resource {
         body = undefined
       }
     }
-    const info = state.get<KeyInfo>(keyStateKey(authorHex))
+    const info = state.get<KeyInfo>(this.#lastKeyState[1])
     // The genesis author is an admin by the genesis itself.
     const role = info?.role ?? (r.type === 'site.genesis' ? 'admin' : 'none')
-    let idHex: string | undefined
-    return {
-      id: r.id,
-      get idHex() {
-        idHex ??= toHex(r.id)
-        return idHex
-      },
-      author: r.author,
-      authorHex,
-      seq: r.seq,
-      hlc: r.hlc,
-      type: r.type,
-      body,
-      role,
-    }
+    return new FoldRec(r.id, r.author, authorHex, r.seq, r.hlc, r.type, body, role)
   }
 
   #rowRecord(row: Row): {
