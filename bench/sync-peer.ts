@@ -4,7 +4,7 @@
  * prints `{"port":…}` on stdout once ready and then one JSON line per `status` line on stdin
  * (`{"count":…,"stateHash":…}`); stops on SIGTERM or when stdin closes.
  *
- *   node bench/sync-peer.ts <ledger.db> <key byte> <observer key byte>
+ *   node bench/sync-peer.ts <ledger.db> <key byte>
  */
 import { createInterface } from 'node:readline'
 import { openTestLedger, silentLogger, testKey } from '../runtime/ledger/testing/fixtures.ts'

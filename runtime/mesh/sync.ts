@@ -99,6 +99,8 @@ export interface SyncCounters {
   summariesSent: number
   requestsSent: number
   batchesSent: number
+  /** Payload bytes of batch messages received (answers to this node's requests). */
+  batchBytesReceived: number
   liveSent: number
   /** Unexpected exceptions caught in handlers. */
   errors: number
@@ -183,6 +185,7 @@ const ZERO = (): SyncCounters => ({
   summariesSent: 0,
   requestsSent: 0,
   batchesSent: 0,
+  batchBytesReceived: 0,
   liveSent: 0,
   errors: 0,
 })
@@ -532,7 +535,11 @@ export class SyncEngine extends Resource {
     try {
       if (t.kind === 'summary') this.#onSummary(a, t.node, bytes)
       else if (t.kind === 'req') this.#onRequest(a, t.node, bytes)
-      else this.#enqueue(a, t.node, t.kind, decodeBatch(bytes).records)
+      else {
+        const { records } = decodeBatch(bytes)
+        if (t.kind === 'batch') this.counters.batchBytesReceived += payload.length
+        this.#enqueue(a, t.node, t.kind, records)
+      }
     } catch (err) {
       if (!(err instanceof SyncMessageError)) throw err
       this.counters.badPayload++
