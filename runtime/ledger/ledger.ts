@@ -812,6 +812,8 @@ export class Ledger extends Resource {
         report.accepted++
       }
       this.#writeRows()
+      // In the turn that stored them: a relayed commit then has only its own work left.
+      this.#writeIds()
       if (accepted.length > 0) {
         this.#count += accepted.length
         this.#foldNew(accepted, opts.relayed === true)
