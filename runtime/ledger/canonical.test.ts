@@ -9,6 +9,7 @@ import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { makeDomainHasher, NOT_FAST, readCanonicalBody, readRecordLayout } from './canonical.ts'
 import {
+  compareBytes,
   encodeRecord,
   encodeRecordReference,
   ID_DOMAIN,
@@ -125,6 +126,25 @@ const recordFields: fc.Arbitrary<RecordFields> = fc
     type: f.type,
     body: dagCbor.encode(f.body),
   }))
+
+describe('compareBytes', () => {
+  it('orders like Buffer.compare, short and long, equal prefixes included', () => {
+    const bytes = fc.uint8Array({ maxLength: 80 })
+    fc.assert(
+      fc.property(bytes, bytes, fc.nat(80), (a, b, cut) => {
+        const c = b.length > cut ? Uint8Array.from([...a, ...b.subarray(cut)]) : b // shared prefixes too
+        for (const [x, y] of [
+          [a, b],
+          [a, c],
+          [c, a],
+          [a, a],
+        ] as const)
+          expect(Math.sign(compareBytes(x, y))).toBe(Buffer.compare(x, y))
+      }),
+      { numRuns: RUNS, seed: 7 },
+    )
+  })
+})
 
 describe('short strings (interned)', () => {
   /** The interning key: FNV-1a over the bytes, seeded with the length (as canonical.ts does). */

@@ -229,6 +229,12 @@ class FoldRec implements FoldRecord {
   }
 }
 
+/** Sorts in place unless already in order (answers from peers come sorted); returns `xs`. */
+function sortIfNeeded<T>(xs: T[], compare: (a: T, b: T) => number): T[] {
+  for (let i = 1; i < xs.length; i++) if (compare(xs[i - 1]!, xs[i]!) > 0) return xs.sort(compare)
+  return xs
+}
+
 interface IdsPending {
   /** First four id bytes as an unsigned integer: the record_ids key, and a quick filter. */
   prefixes: number[]
@@ -765,7 +771,7 @@ export class Ledger extends Resource {
    * reach a tip whose signature verifies (authority records are still checked one by one).
    */
   vouch(records: readonly SignedRecord[], tipVerification = true): ReadonlySet<SignedRecord> {
-    const byAuthor = [...records].sort((a, b) => compareBytes(a.author, b.author) || a.seq - b.seq)
+    const byAuthor = sortIfNeeded([...records], (a, b) => compareBytes(a.author, b.author) || a.seq - b.seq)
     return this.#verifyTips(byAuthor, tipVerification)
   }
 
@@ -794,7 +800,7 @@ export class Ledger extends Resource {
     // Signatures are checked per author chain; records are stored in total order, which is
     // causal (a record's clock exceeds its parents'), so a batch can carry a whole DAG.
     const tipOk = opts.trusted ? null : (opts.vouched ?? this.vouch(records, opts.tipVerification ?? false))
-    const sorted = [...records].sort(compareOrder)
+    const sorted = sortIfNeeded([...records], compareOrder)
     const accepted: Array<{ record: SignedRecord; rowid: number }> = []
     const tx = this.db.transaction(() => {
       for (const record of sorted) {
@@ -1263,7 +1269,7 @@ export class Ledger extends Resource {
       replayFrom = this.#earliestCutChange(this.#cuts, cuts)
       this.#cuts = cuts
     }
-    const sorted = added.sort((x, y) => compareOrder(x.record, y.record))
+    const sorted = sortIfNeeded(added, (x, y) => compareOrder(x.record, y.record))
     const first = sorted[0]!.record
     if (this.#pos && before(first, this.#pos) && (!replayFrom || before(first, replayFrom)))
       replayFrom = first

@@ -456,7 +456,10 @@ export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
 }
 
 export function compareBytes(a: Uint8Array, b: Uint8Array): number {
-  return Buffer.compare(a, b)
+  const n = Math.min(a.length, b.length)
+  if (n > 64) return Buffer.compare(a, b)
+  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return a[i]! < b[i]! ? -1 : 1
+  return a.length === b.length ? 0 : a.length < b.length ? -1 : 1
 }
 
 export function toHex(b: Uint8Array): string {
