@@ -6,8 +6,9 @@
  * - verify_all_per_s: full re-check (hash links + every signature) of a 100k-record ledger.
  * - catchup_per_s: a peer's 100k-record chain ingested into an empty ledger in batches of
  *   1000, verified by re-hash + tip signature (authority records one by one), stored + folded,
- *   committed as relayed records (WAL synchronous=NORMAL, checkpoints on the worker) as the
- *   sync engine does.
+ *   committed as relayed records (WAL synchronous=NORMAL, checkpoints on the worker) and
+ *   decoded in place (the wires are the receiver's own buffers, as a received message is), as
+ *   the sync engine does.
  * - state_rebuild_s_1m: fold of N (1M) records from scratch.
  * - open_s_1m, rss_mb_1m: a fresh process opens the N-record ledger and is ready to decide.
  * - bytes_per_record: database size / records, 200-byte bodies, after a WAL checkpoint.
@@ -65,7 +66,7 @@ export async function run(args: string[]): Promise<void> {
     const dst = await openTestLedger({ dir, name: 'dst', checkpointWorker: true })
     const t2 = performance.now()
     for (let i = 0; i < wires.length; i += 1000) {
-      const r = dst.ingest(wires.slice(i, i + 1000), { tipVerification: true, relayed: true })
+      const r = dst.ingest(wires.slice(i, i + 1000), { tipVerification: true, relayed: true, owned: true })
       if (r.accepted !== Math.min(1000, wires.length - i))
         throw new Error(`catch-up refused records: ${JSON.stringify(r)}`)
     }
