@@ -204,7 +204,7 @@ describe('mesh: partition and merge with three node processes', () => {
     await converged([a.config, b.config, c.config], 15_000)
     proxyC.cut()
     // A catch-up of several ingest turns (ingested in slices; the relayed transaction commits every
-    // 512 records or 200 ms, so a kill loses what it had not committed and C fetches it again).
+    // 2048 records or 200 ms, so a kill loses what it had not committed and C fetches it again).
     for (let i = 0; i < 600; i++) await write(a.config, admin, 'membership.put', member(`m${i}`))
     await converged([a.config, b.config])
     const target = (await status(a.config)).records
