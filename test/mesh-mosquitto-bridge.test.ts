@@ -76,6 +76,15 @@ function startNode(file: string): Spawned {
   })
 }
 
+/** Node A set up in a fresh directory, running and serving. */
+async function servingA() {
+  const root = tmpDir()
+  const a = await setupA(join(root, 'a'))
+  const nodeA = startNode(a.file)
+  await waitServing(a.config)
+  return { root, a, nodeA }
+}
+
 async function waitServing(c: Config): Promise<Status> {
   await expect.poll(() => status(c).catch(() => null), { timeout: 15_000, interval: 200 }).not.toBeNull()
   return status(c)
@@ -185,10 +194,7 @@ describe.runIf(hasTool('mosquitto'))('a Mosquitto bridged into a node’s embedd
   }, 90_000)
 
   it('refuses a bridge with the wrong password, counted as bad-password', async () => {
-    const root = tmpDir()
-    const a = await setupA(join(root, 'a'))
-    const nodeA = startNode(a.file)
-    await waitServing(a.config)
+    const { root, a, nodeA } = await servingA()
     await startBridgedMosquitto(root, a, { password: 'not-the-bridge-password' })
     await expect
       .poll(async () => (await status(a.config)).broker!.refused['bad-password'], { timeout: 20_000 })
@@ -200,10 +206,7 @@ describe.runIf(hasTool('mosquitto'))('a Mosquitto bridged into a node’s embedd
   }, 60_000)
 
   it('refuses the bridge state publish under $SYS when notification_topic is left at its default', async () => {
-    const root = tmpDir()
-    const a = await setupA(join(root, 'a'))
-    const nodeA = startNode(a.file)
-    await waitServing(a.config)
+    const { root, a, nodeA } = await servingA()
     await startBridgedMosquitto(root, a, { notificationTopic: null })
     // The bridge authenticates (right password), then publishes its state to
     // $SYS/broker/connection/<client id>/state: refused, and the connection is closed.

@@ -310,7 +310,7 @@ export function makeDomainHasher(domain: Uint8Array, maxBytes: number): (bytes: 
       const all = new Uint8Array(domain.length + bytes.length)
       all.set(domain, 0)
       all.set(bytes, domain.length)
-      return new Uint8Array(hash('sha256', all, 'buffer'))
+      return latin1Bytes(hash('sha256', all, 'binary'))
     }
     scratch.set(bytes, domain.length)
     const n = domain.length + bytes.length

@@ -166,15 +166,15 @@ const AUTHORITY_TYPES: ReadonlySet<string> = new Set([
   'governance.propose',
   'governance.approve',
 ])
+/** Records whose id starts like the bound id; CROSS JOIN keeps record_ids first (a lookup). */
+export const ID_LOOKUP_SQL =
+  'SELECT r.rowid, r.* FROM record_ids i CROSS JOIN records r ON r.rowid = i.rec WHERE i.p = substr(?, 1, 4)'
+
 /**
  * Authority records of one type in time order. CROSS JOIN keeps authority_rows the outer loop:
  * with a plain JOIN the planner walks the whole records table in time order to satisfy the
  * ORDER BY (about a second at every open of a 1M-record ledger).
  */
-/** Records whose id starts like the bound id; CROSS JOIN keeps record_ids first (a lookup). */
-export const ID_LOOKUP_SQL =
-  'SELECT r.rowid, r.* FROM record_ids i CROSS JOIN records r ON r.rowid = i.rec WHERE i.p = substr(?, 1, 4)'
-
 export const AUTHORITY_ROWS_SQL =
   'SELECT r.rowid AS rowid, r.* FROM authority_rows s CROSS JOIN records r ON r.rowid = s.rec WHERE r.type = ? ORDER BY r.ms, r.c'
 const REJECTED_PREFIX = 'ledger/rejected/'
@@ -297,8 +297,9 @@ export class Ledger extends Resource {
   /** Column values of records stored in this transaction but not yet written (see #writeRows). */
   #rowValues: unknown[] = []
   /**
-   * Ids of records stored in this transaction whose record_ids rows are not yet written
-   * (`#writeIds` writes them sorted, just before the transaction commits), with their rowids.
+   * Ids of records stored by the ingest step in progress, with their rowids: `#writeIds`
+   * writes their record_ids rows, sorted, at the end of the step; until then they are looked
+   * up here.
    */
   #idsPending: IdsPending = { prefixes: [], ids: [], rowids: [] }
   /** The connection's current WAL sync mode (store.ts opens with FULL). */
@@ -820,7 +821,7 @@ export class Ledger extends Resource {
         report.accepted++
       }
       this.#writeRows()
-      // In the turn that stored them: a relayed commit then has only its own work left.
+      // In the step that stored them: a relayed commit then has only its own work left.
       this.#writeIds()
       if (accepted.length > 0) {
         this.#count += accepted.length
@@ -1080,7 +1081,7 @@ export class Ledger extends Resource {
   }
 
   /**
-   * Writes the record_ids rows of the records stored in this transaction, sorted by id prefix
+   * Writes the record_ids rows of the records stored by this ingest step, sorted by id prefix
    * so that each B-tree page is visited once per run rather than once per record.
    */
   #writeIds(): void {
@@ -1123,7 +1124,6 @@ export class Ledger extends Resource {
     clearTimeout(relay.timer)
     if (!this.#db?.inTransaction) return
     if (relay.records > 0) this.#persist()
-    this.#writeIds()
     this.#db.exec('COMMIT')
   }
 
@@ -1136,14 +1136,8 @@ export class Ledger extends Resource {
   #loadNextRowid(): void {
     this.#rowValues = []
     this.#nextRowid = Number((this.#stmts.maxRowid.get() as { m: number | null }).m ?? 0) + 1
-    // Rows rolled back take their pending ids with them.
-    const pending = this.#idsPending
-    const keep = pending.rowids.findIndex((r) => r >= this.#nextRowid)
-    if (keep >= 0) {
-      pending.prefixes.length = keep
-      pending.ids.length = keep
-      pending.rowids.length = keep
-    }
+    // Pending ids belong to the step that rolled back (or, at open, there are none).
+    this.#idsPending = { prefixes: [], ids: [], rowids: [] }
   }
 
   #addAuthorInMemory(
@@ -1547,7 +1541,6 @@ export class Ledger extends Resource {
 
   /** Writes dirty state entries and the fold metadata (inside the caller's transaction). */
   #persist(): void {
-    this.#writeIds()
     for (const a of this.#headsMoved) this.#stmts.setHead.run(a.headSeq, a.idx)
     this.#headsMoved.clear()
     for (const key of this.state.dirty) {

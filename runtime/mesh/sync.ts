@@ -8,8 +8,9 @@
  *   one request in flight per peer; the next request goes out when the batch has been ingested.
  * - live: records committed here that did not come from the mesh are pushed as they fold.
  *
- * Incoming batches and live messages go through one bounded queue that ingests one message,
- * then yields (setImmediate), so badge decisions never wait behind more than one batch.
+ * Incoming batches and live messages go through one bounded queue, worked through one slice
+ * per event-loop turn (setImmediate between), so badge decisions never wait behind more than
+ * one slice.
  * Every bad input is dropped with a counted reason; nothing a peer sends can throw out of here.
  */
 import type { MqttClient } from 'mqtt'
@@ -716,8 +717,9 @@ export class SyncEngine extends Resource {
   }
 
   /**
-   * Ingests a slice of the oldest queued message (at most INGEST_SLICE records), then lets the
-   * event loop run: a badge decision never waits behind more than one slice (a few ms).
+   * One step of the oldest queued message, then the event loop runs: a decode slice (until the
+   * whole message is decoded and vouched for) or an ingest slice, each sized to about
+   * INGEST_TURN_MS, so a badge decision waits behind at most one of them.
    */
   #ingestOne(): void {
     const item = this.#queue[0]
