@@ -22,6 +22,7 @@ import type { Logger } from '../log.ts'
 import { Checkpointer } from './checkpointer.ts'
 import { DappRegistry, type FoldRecord, type LedgerDapp } from './dapp.ts'
 import { compareHlc, type Hlc, HybridClock, ZERO_HLC } from './hlc.ts'
+import { IdOverlay } from './id-overlay.ts'
 import { RETRYABLE, Reason, type Rejection, reject } from './reasons.ts'
 import {
   compareBytes,
@@ -192,6 +193,12 @@ const ROWS_PER_INSERT = 32
 const COLUMNS = 10
 /** Rows per INSERT into record_ids (see #writeIds). */
 const IDS_PER_INSERT = 64
+/**
+ * Relayed ids waiting in memory (IdOverlay) beyond which the ledger writes them itself, in one
+ * run, at the end of an ingest step. The sync engine runs index steps well before (see
+ * INDEX_BEHIND in sync.ts); this bounds memory for callers that never do.
+ */
+const OVERLAY_MAX = 65_536
 
 /** A record as validators and reducers see it (FoldRecord); the id's hex is made on demand. */
 class FoldRec implements FoldRecord {
@@ -237,11 +244,21 @@ function sortIfNeeded<T>(xs: T[], compare: (a: T, b: T) => number): T[] {
   return xs
 }
 
-interface IdsPending {
-  /** First four id bytes as an unsigned integer: the record_ids key, and a quick filter. */
-  prefixes: number[]
-  ids: Uint8Array[]
-  rowids: number[]
+/**
+ * Entries 0..n-1 ordered by the top bits of their prefix (a counting sort, stable: rowid order
+ * within a bucket). Rows need only land near each other, not in exact order: with at least as
+ * many buckets as entries (up to 65,536), neighbours share a B-tree leaf. A comparison sort of
+ * a 49k-entry index run took 10–20 ms in one turn.
+ */
+function byPrefix(ids: IdOverlay, n: number): Int32Array {
+  const bits = Math.min(16, Math.max(1, Math.ceil(Math.log2(n + 1))))
+  const shift = 32 - bits
+  const starts = new Uint32Array((1 << bits) + 1)
+  for (let i = 0; i < n; i++) starts[(ids.prefixAt(i) >>> shift) + 1]!++
+  for (let b = 1; b < starts.length; b++) starts[b]! += starts[b - 1]!
+  const order = new Int32Array(n)
+  for (let i = 0; i < n; i++) order[starts[ids.prefixAt(i) >>> shift]!++] = i
+  return order
 }
 
 function prefix32(id: Uint8Array): number {
@@ -297,11 +314,18 @@ export class Ledger extends Resource {
   /** Column values of records stored in this transaction but not yet written (see #writeRows). */
   #rowValues: unknown[] = []
   /**
-   * Ids of records stored by the ingest step in progress, with their rowids: `#writeIds`
-   * writes their record_ids rows, sorted, at the end of the step; until then they are looked
-   * up here.
+   * Ids of records stored by the ingest step in progress, with their rowids, looked up here
+   * until the step's end: then `#writeIds` writes their record_ids rows, sorted, or (relayed
+   * records) `#deferIds` hands them to the overlay.
    */
-  #idsPending: IdsPending = { prefixes: [], ids: [], rowids: [] }
+  #idsPending = new IdOverlay()
+  /**
+   * Relayed records' ids whose record_ids rows are not written yet (`indexIds` writes them).
+   * Persisted as meta 'ids_from' (the first such rowid) so an open reloads them.
+   */
+  #overlay = new IdOverlay()
+  /** The index run in progress: the first `n` overlay entries, in prefix order. */
+  #indexRun: { order: Int32Array; done: number; n: number } | null = null
   /** The connection's current WAL sync mode (store.ts opens with FULL). */
   #synchronous: 'FULL' | 'NORMAL' = 'FULL'
   /**
@@ -494,6 +518,17 @@ export class Ledger extends Resource {
     }
     this.#loadEnrolIndex()
     this.#cuts = this.#authorityPass()
+    const idsFrom = meta('ids_from') as number | undefined
+    if (idsFrom !== undefined) {
+      // Relayed ids whose record_ids rows were not written before the ledger closed.
+      for (const row of db
+        .prepare('SELECT rowid, id FROM records WHERE rowid >= ?')
+        .iterate(idsFrom) as IterableIterator<{
+        rowid: number
+        id: Uint8Array
+      }>)
+        this.#overlay.add(prefix32(row.id), row.id, row.rowid)
+    }
     const replayFrom = meta('replay_from') as Uint8Array | undefined
     if (replayFrom) {
       // A catch-up was cut short before its replay: finish it.
@@ -521,6 +556,7 @@ export class Ledger extends Resource {
   protected async _close(): Promise<void> {
     if (this.#pending.length > 0) this.#flush()
     await this.#flushChain
+    if (!this.#opts.readonly) while (this.#overlay.size > 0) this.indexIds()
     this.commitRelayed()
     await this.#checkpointer?.close()
     this.#checkpointer = null
@@ -553,9 +589,9 @@ export class Ledger extends Resource {
       rowByRowid: db.prepare('SELECT rowid, * FROM records WHERE rowid = ?'),
       rowAt: db.prepare('SELECT rowid, * FROM records WHERE author = ? AND seq = ?'),
       byId: db.prepare(ID_LOOKUP_SQL),
-      insertId: db.prepare('INSERT INTO record_ids (p, rec) VALUES (substr(?, 1, 4), ?)'),
+      insertId: db.prepare('INSERT OR IGNORE INTO record_ids (p, rec) VALUES (substr(?, 1, 4), ?)'),
       insertIds: db.prepare(
-        `INSERT INTO record_ids (p, rec) VALUES ${Array.from(
+        `INSERT OR IGNORE INTO record_ids (p, rec) VALUES ${Array.from(
           { length: IDS_PER_INSERT },
           () => '(substr(?, 1, 4), ?)',
         ).join(', ')}`,
@@ -821,8 +857,8 @@ export class Ledger extends Resource {
         report.accepted++
       }
       this.#writeRows()
-      // In the step that stored them: a relayed commit then has only its own work left.
-      this.#writeIds()
+      if (opts.relayed === true) this.#deferIds()
+      else this.#writeIds()
       if (accepted.length > 0) {
         this.#count += accepted.length
         this.#foldNew(accepted, opts.relayed === true)
@@ -846,6 +882,7 @@ export class Ledger extends Resource {
     const relay = this.#relay
     if (relay) {
       relay.records += accepted.length
+      if (this.#overlay.size >= OVERLAY_MAX) this.indexIds()
       // The caller may take the commit in a turn of its own (`relayedDue`); past twice the
       // bound the ledger commits here itself.
       if (relay.records >= 2 * RELAY_COMMIT_RECORDS) this.commitRelayed()
@@ -985,11 +1022,12 @@ export class Ledger extends Resource {
 
   #rowById(id: Uint8Array): Row | null {
     this.#writeRows()
-    const pending = this.#idsPending
     const p = prefix32(id)
-    for (let i = pending.prefixes.indexOf(p); i >= 0; i = pending.prefixes.indexOf(p, i + 1)) {
-      if (equalBytes(pending.ids[i]!, id))
-        return (this.#stmts.rowByRowid.get(pending.rowids[i]!) as Row | undefined) ?? null
+    let rowid = this.#idsPending.find(p, id)
+    if (rowid < 0) rowid = this.#overlay.find(p, id)
+    if (rowid >= 0) {
+      const row = this.#stmts.rowByRowid.get(rowid) as Row | undefined
+      if (row && equalBytes(row.id, id)) return row
     }
     for (const row of this.#stmts.byId.all(id) as Row[]) if (equalBytes(row.id, id)) return row
     return null
@@ -1045,9 +1083,7 @@ export class Ledger extends Resource {
     const parents = r.parents.length > 0 ? Buffer.concat(r.parents) : null
     const rowid = this.#nextRowid++
     this.#rowValues.push(rowid, author.idx, r.seq, r.hlc.ms, r.hlc.c, typeIdx, r.id, r.sig, parents, r.body)
-    this.#idsPending.prefixes.push(prefix32(r.id))
-    this.#idsPending.ids.push(r.id)
-    this.#idsPending.rowids.push(rowid)
+    this.#idsPending.add(prefix32(r.id), r.id, rowid)
     if (this.#rowValues.length >= ROWS_PER_INSERT * COLUMNS) this.#writeRows()
     if (AUTHORITY_TYPES.has(r.type)) this.#stmts.authorityRowPut.run(rowid)
     this.#headsMoved.add(author)
@@ -1085,20 +1121,68 @@ export class Ledger extends Resource {
    * so that each B-tree page is visited once per run rather than once per record.
    */
   #writeIds(): void {
-    const { prefixes, ids, rowids } = this.#idsPending
-    const n = ids.length
+    const pending = this.#idsPending
+    const n = pending.size
     if (n === 0) return
-    this.#idsPending = { prefixes: [], ids: [], rowids: [] }
-    // Stable sort: equal prefixes stay in rowid order.
-    const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => prefixes[a]! - prefixes[b]!)
+    this.#insertIds(pending, byPrefix(pending, n), 0, n)
+    pending.clear()
+  }
+
+  /** Inserts rows `order[from..to)` of `src` (rows already there are left as they are). */
+  #insertIds(src: IdOverlay, order: Int32Array, from: number, to: number): void {
     const values: unknown[] = []
-    let i = 0
-    for (; i + IDS_PER_INSERT <= n; i += IDS_PER_INSERT) {
+    let i = from
+    for (; i + IDS_PER_INSERT <= to; i += IDS_PER_INSERT) {
       values.length = 0
-      for (let j = i; j < i + IDS_PER_INSERT; j++) values.push(ids[order[j]!], rowids[order[j]!])
+      for (let j = i; j < i + IDS_PER_INSERT; j++) values.push(src.idAt(order[j]!), src.rowidAt(order[j]!))
       this.#stmts.insertIds.run(values)
     }
-    for (; i < n; i++) this.#stmts.insertId.run(ids[order[i]!], rowids[order[i]!])
+    for (; i < to; i++) this.#stmts.insertId.run(src.idAt(order[i]!), src.rowidAt(order[i]!))
+  }
+
+  /** A relayed step's ids go to the overlay; `indexIds` writes their rows later. */
+  #deferIds(): void {
+    const pending = this.#idsPending
+    if (pending.size === 0) return
+    // In this step's transaction: rolled back with it, committed with its records.
+    if (this.#overlay.size === 0) this.#stmts.metaPut.run('ids_from', pending.rowidAt(0))
+    this.#overlay.addAll(pending)
+    pending.clear()
+  }
+
+  /** Relayed records whose record_ids rows are not written yet (see `indexIds`). */
+  get idsBehind(): number {
+    return this.#overlay.size
+  }
+
+  /**
+   * One index step: writes record_ids rows of relayed records, sorted by id prefix, for about
+   * `budgetMs`, in the relayed transaction (opened if need be; it commits as relayed records
+   * do, so a run over many steps is not a commit per step). A run covers the ids waiting when
+   * it started; later ones wait for the next run. Returns whether the run has rows left.
+   */
+  indexIds(budgetMs = Number.POSITIVE_INFINITY): boolean {
+    if (this.#overlay.size === 0 || this.#opts.readonly) return false
+    this.#beginRelayed()
+    const t0 = performance.now()
+    const overlay = this.#overlay
+    let run = this.#indexRun
+    if (!run) {
+      const n = overlay.size
+      run = this.#indexRun = { order: byPrefix(overlay, n), done: 0, n }
+    }
+    do {
+      const to = Math.min(run.n, run.done + IDS_PER_INSERT)
+      this.#insertIds(overlay, run.order, run.done, to)
+      run.done = to
+    } while (run.done < run.n && performance.now() - t0 < budgetMs)
+    if (run.done === run.n) {
+      overlay.dropFirst(run.n)
+      this.#indexRun = null
+      if (overlay.size === 0) this.#stmts.metaDel.run('ids_from')
+      else this.#stmts.metaPut.run('ids_from', overlay.rowidAt(0))
+    }
+    return this.#indexRun !== null
   }
 
   /** Opens the shared transaction of relayed records (committed with synchronous=NORMAL). */
@@ -1137,7 +1221,9 @@ export class Ledger extends Resource {
     this.#rowValues = []
     this.#nextRowid = Number((this.#stmts.maxRowid.get() as { m: number | null }).m ?? 0) + 1
     // Pending ids belong to the step that rolled back (or, at open, there are none).
-    this.#idsPending = { prefixes: [], ids: [], rowids: [] }
+    this.#idsPending.clear()
+    this.#overlay.truncateFrom(this.#nextRowid)
+    if (this.#indexRun && this.#indexRun.n > this.#overlay.size) this.#indexRun = null
   }
 
   #addAuthorInMemory(

@@ -188,6 +188,9 @@ describe('sync over a real broker', () => {
     await expect
       .poll(() => nodeB.engine.peers().find((p) => p.key === DEVICE.id), POLL)
       .toMatchObject({ name: 'hub', connected: true, lag: 0 })
+    // The catch-up over, the engine writes the record_ids rows the relayed records left.
+    await expect.poll(() => b.idsBehind, POLL).toBe(0)
+    expect((b.db.prepare('SELECT count(*) AS n FROM record_ids').get() as { n: number }).n).toBe(b.count)
 
     // live: pushed as appended, no request needed
     const requests = nodeB.engine.counters.requestsSent
