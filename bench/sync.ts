@@ -20,7 +20,7 @@
 import { spawn } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { createRequire } from 'node:module'
-import { tmpdir } from 'node:os'
+import { setPriority, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import type { KeyPair } from '../runtime/keys.ts'
@@ -36,6 +36,7 @@ import {
 } from '../runtime/ledger/testing/fixtures.ts'
 import { PeerLink } from '../runtime/mesh/link.ts'
 import { SyncEngine } from '../runtime/mesh/sync.ts'
+import { lowerHelperThreads } from '../runtime/priority.ts'
 
 const require = createRequire(import.meta.url)
 const PAD = new Uint8Array(190).fill(5)
@@ -85,6 +86,7 @@ async function peerProcess(file: string, keyByte: number) {
       stdio: ['pipe', 'pipe', 'inherit'],
     },
   )
+  if (process.env.PEER_NICE) setPriority(child.pid!, Number(process.env.PEER_NICE))
   const lines = createInterface({ input: child.stdout! })
   const waiting: Array<(l: string) => void> = []
   lines.on('line', (l) => waiting.shift()?.(l))
@@ -165,6 +167,7 @@ export async function run(args: string[]): Promise<void> {
         sample()
       }, 2)
     }
+    await lowerHelperThreads() // as a node does once started
     const t0 = performance.now()
     await m.start()
     sample()

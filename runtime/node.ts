@@ -21,6 +21,7 @@ import type { Logger } from './log.ts'
 import { EmbeddedBroker } from './mesh/broker.ts'
 import { PeerLink } from './mesh/link.ts'
 import { SyncEngine } from './mesh/sync.ts'
+import { HELPER_NICE, lowerHelperThreads } from './priority.ts'
 import { VERSION } from './version.ts'
 
 interface ForkEvidence {
@@ -189,6 +190,9 @@ export class LatchkeyNode extends Resource {
       }
       this.#started.push(component)
     }
+    // Helper threads (GC, thread pool, workers) yield to the event loop that decides at doors.
+    const lowered = await lowerHelperThreads()
+    log.debug({ threads: lowered, nice: HELPER_NICE }, 'helper threads run below the event loop')
     log.info({ node: config.node.name, dataDir: this.dataDir }, 'node ready')
   }
 

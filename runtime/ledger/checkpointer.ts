@@ -9,12 +9,13 @@
  */
 import { Worker } from 'node:worker_threads'
 import type { Logger } from '../log.ts'
+import { LOWER_THIS_THREAD_JS } from '../priority.ts'
 import type { Db } from './store.ts'
 
 // The worker uses Node's built-in SQLite (node:sqlite): it needs no module resolution, so it
 // runs the same in a checkout and inside the single binary (where a worker cannot load
 // better-sqlite3 from the bundle). Both libraries speak SQLite's file and WAL locking protocol.
-const WORKER_SOURCE = `
+const WORKER_SOURCE = `${LOWER_THIS_THREAD_JS}
 const { parentPort, workerData } = require('node:worker_threads')
 let db = null
 try {

@@ -7,10 +7,11 @@
  */
 import { cpus } from 'node:os'
 import { Worker } from 'node:worker_threads'
+import { LOWER_THIS_THREAD_JS } from '../priority.ts'
 
 const ENTRY = 128
 
-const WORKER_SOURCE = `
+const WORKER_SOURCE = `${LOWER_THIS_THREAD_JS}
 const { parentPort } = require('node:worker_threads')
 const { createPublicKey, verify } = require('node:crypto')
 const SPKI = Buffer.from('302a300506032b6570032100', 'hex')
