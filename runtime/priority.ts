@@ -5,9 +5,10 @@
  * idle, but on a busy board the scheduler picks the event loop first.
  *
  * Why: while a node catches up, its event loop is busy most of the time and shares the board's
- * cores with those threads. At equal priority the scheduler left it waiting for 3–5 ms at a time
- * (measured in `npm run bench -- sync`: thread CPU time against wall time around late badge
- * decisions), in front of a member at the door.
+ * cores with those threads. In `npm run bench -- sync`, most late badge decisions were times
+ * the event loop had been off the CPU for 3–5 ms (its thread CPU time against wall time), in
+ * front of a member at the door. The helpers' share of that could not be told apart from the
+ * machine's noise; the order of priorities is the one a door controller wants regardless.
  *
  * Linux only (a thread is a task under /proc/self/task, and setpriority() takes its id);
  * elsewhere nothing changes. Lowering a priority needs no privilege.
