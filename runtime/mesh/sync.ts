@@ -709,8 +709,9 @@ export class SyncEngine extends Resource {
       this.#draining = false
       const ledger = this.#ledger
       // A due commit of relayed records takes a turn of its own, not on top of a slice.
+      if (this.#indexing) this.#indexTurn = !this.#indexTurn
       if (ledger.relayedDue) this.#safely(() => ledger.commitRelayed())
-      else if (this.#queue.length === 0 || (this.#indexing && (this.#indexTurn = !this.#indexTurn)))
+      else if (this.#queue.length === 0 || (this.#indexing && this.#indexTurn))
         this.#safely(() => {
           this.#indexing = false
           this.#indexing = ledger.indexIds(INGEST_TURN_MS)
