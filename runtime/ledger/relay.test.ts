@@ -5,6 +5,7 @@
  */
 import { copyFileSync } from 'node:fs'
 import { join } from 'node:path'
+import Database from 'better-sqlite3'
 import { describe, expect, it, onTestFinished } from 'vitest'
 import { tmpDir } from '../../test/helpers/index.ts'
 import { Checkpointer } from './checkpointer.ts'
@@ -116,6 +117,36 @@ describe('checkpoint worker', () => {
     expect(again.count).toBe(count)
     expect(again.stateHash).toBe(hash)
     expect((await again.verifyAll()).problem).toBeNull()
+  })
+
+  it('shares the main connection’s SQLite: a checkpoint leaves the frames an open read still needs', async () => {
+    // With a second copy of SQLite in the process (node:sqlite, say) the reader's lock would be
+    // invisible to the worker, which would copy every frame: the lock loss that corrupts files.
+    const file = join(tmpDir(), 'locks.db')
+    const db = new Database(file)
+    const reader = new Database(file)
+    onTestFinished(() => {
+      reader.close()
+      db.close()
+    })
+    db.pragma('journal_mode = WAL')
+    db.exec('CREATE TABLE t (x BLOB)')
+    const insert = db.prepare('INSERT INTO t VALUES (randomblob(4000))')
+    for (let i = 0; i < 20; i++) insert.run()
+    reader.exec('BEGIN')
+    expect(reader.prepare('SELECT count(*) AS n FROM t').get()).toEqual({ n: 20 })
+    for (let i = 0; i < 20; i++) insert.run() // frames after the reader's snapshot
+    const cp = new Checkpointer(db, file, silentLogger(), 60_000)
+    onTestFinished(() => cp.close())
+    cp.checkpoint()
+    await expect.poll(() => cp.stats.done, { timeout: 10_000 }).toBe(1)
+    expect(cp.last!.checkpointed).toBeGreaterThan(0)
+    expect(cp.last!.checkpointed).toBeLessThan(cp.last!.log)
+    reader.exec('COMMIT')
+    cp.checkpoint()
+    await expect.poll(() => cp.stats.done, { timeout: 10_000 }).toBe(2)
+    expect(cp.last!.checkpointed).toBe(cp.last!.log)
+    expect(reader.prepare('SELECT count(*) AS n FROM t').get()).toEqual({ n: 40 })
   })
 
   it('is off by default', async () => {
