@@ -59,4 +59,22 @@ describe('IdOverlay', () => {
     expect(Array.from(o.idAt(0))).toEqual(Array.from(idOf(2500)))
     expect(() => o.add(1, new Uint8Array(31), 1)).toThrow(RangeError)
   })
+
+  it('takes all of another overlay, after its own entries, through growth', () => {
+    const a = new IdOverlay()
+    const b = new IdOverlay()
+    const k = (n: number) => (n % 250) + 1 // ids 1..250, then 1..50 again
+    for (let n = 0; n < 50; n++) a.add(k(n) % 7, id(k(n)), n + 1)
+    for (let n = 50; n < 300; n++) b.add(k(n) % 7, id(k(n)), n + 1)
+    a.addAll(b)
+    expect(a.size).toBe(300)
+    expect(b.size).toBe(250) // untouched
+    for (let n = 50; n < 250; n++) expect(a.find(k(n) % 7, id(k(n)))).toBe(n + 1)
+    // An id stored twice under one prefix: the later entry is found first.
+    expect(a.find(4 % 7, id(4))).toBe(254)
+    expect(a.rowidAt(299)).toBe(300)
+    expect(Array.from(a.idAt(299))).toEqual(Array.from(id(50)))
+    a.truncateFrom(251) // back to the entries before the second id(4)
+    expect(a.find(4 % 7, id(4))).toBe(4)
+  })
 })

@@ -54,9 +54,20 @@ export class IdOverlay {
     this.#table[slot] = i + 1
   }
 
-  /** Adds every entry of `other` (in its order). */
+  /** Adds every entry of `other` (in its order), copied block by block. */
   addAll(other: IdOverlay): void {
-    for (let i = 0; i < other.size; i++) this.add(other.prefixAt(i), other.idAt(i), other.rowidAt(i))
+    const n = other.#size
+    while (this.#size + n > this.#prefixes.length) this.#grow()
+    const at = this.#size
+    this.#prefixes.set(other.#prefixes.subarray(0, n), at)
+    this.#rowids.set(other.#rowids.subarray(0, n), at)
+    this.#ids.set(other.#ids.subarray(0, n * ID_BYTES), at * ID_BYTES)
+    for (let i = at; i < at + n; i++) {
+      const slot = this.#slot(this.#prefixes[i]!)
+      this.#prev[i] = this.#table[slot]! - 1
+      this.#table[slot] = i + 1
+    }
+    this.#size = at + n
   }
 
   /** The rowid stored for this id, or -1. */
