@@ -94,8 +94,29 @@ function nodeFor(arch: Arch): { bin: string; dir: string } {
   return { bin, dir }
 }
 
+/**
+ * The checkpoint worker with better-sqlite3's JavaScript in one file: a worker cannot load
+ * modules from the binary's snapshot (runtime/ledger/checkpointer.ts). Its addon stays out: the
+ * worker is handed the file the main thread loaded.
+ */
+async function checkpointWorker(): Promise<string> {
+  const out = await build({
+    entryPoints: [join(root, 'runtime', 'ledger', 'checkpoint-worker.cjs')],
+    write: false,
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    target: 'node24',
+    external: ['bindings'],
+    legalComments: 'none',
+    logLevel: 'warning',
+  })
+  return out.outputFiles[0]!.text
+}
+
 /** Step 2: one CommonJS file; the build's commit and release key baked in. */
 async function bundle(outfile: string, baked: { commit: string; releaseKey: string }): Promise<void> {
+  const worker = await checkpointWorker()
   await build({
     entryPoints: [join(root, 'runtime', 'cli', 'standalone.ts')],
     outfile,
@@ -109,6 +130,7 @@ async function bundle(outfile: string, baked: { commit: string; releaseKey: stri
       'import.meta.url': '__latchkey_bundle_url',
       LATCHKEY_BUILD_COMMIT: JSON.stringify(baked.commit),
       LATCHKEY_BUILD_RELEASE_KEY: JSON.stringify(baked.releaseKey),
+      LATCHKEY_CHECKPOINT_WORKER: JSON.stringify(worker),
     },
     banner: { js: 'var __latchkey_bundle_url = require("node:url").pathToFileURL(__filename).href;' },
     legalComments: 'none',

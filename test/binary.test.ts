@@ -156,6 +156,9 @@ for (const t of targets) {
           const node = spawnBin(['run', ...c])
           const up = await node.waitForLog((l) => l.msg === 'HTTP API listening', 60_000 * t.slow)
           await node.waitForLog((l) => l.msg === 'node ready', 30_000 * t.slow)
+          // The checkpoint worker runs inside the binary too (its bundled code, the same addon).
+          await node.waitForLog((l) => l.msg === 'WAL checkpoints run on a worker thread', 30_000 * t.slow)
+          expect(node.stdout()).not.toContain('no checkpoint worker')
           const url = `http://127.0.0.1:${(up.address as { port: number }).port}`
           const lockState = async () => {
             const s = (await (await fetch(`${url}/api/v1/status`)).json()) as {

@@ -7,7 +7,8 @@
  * timer. If the worker cannot start (or dies), the main connection's automatic checkpoint is
  * switched back on (logged): slower pauses, never an unbounded WAL.
  */
-import { createRequire } from 'node:module'
+import { readFileSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
 import { Worker } from 'node:worker_threads'
 import type { Logger } from '../log.ts'
 import { LOWER_THIS_THREAD_JS } from '../priority.ts'
@@ -22,44 +23,34 @@ import type { Db } from './store.ts'
  * File", 2.2.1). One copy keeps its connections' locks apart in memory (its unix VFS tracks
  * them per file; better-sqlite3 builds SQLite with SQLITE_THREADSAFE=2).
  *
- * Where the package is not a file the worker can load (the single binary serves it from its
- * snapshot), the worker cannot start and the main connection's automatic checkpoint takes over
- * (logged): slower pauses, never a second copy of SQLite.
+ * The worker's code is checkpoint-worker.cjs. In a checkout the worker requires that file; the
+ * single binary carries it bundled with better-sqlite3's JavaScript (LATCHKEY_CHECKPOINT_WORKER,
+ * baked in by build-binary.ts), since a worker cannot load modules from the binary's snapshot,
+ * and hands it the addon file the main thread loaded. If the worker cannot start all the same,
+ * the main connection's automatic checkpoint takes over (logged): slower pauses, never a
+ * second copy of SQLite.
  */
-function sqliteModule(): string {
-  try {
-    return createRequire(import.meta.url).resolve('better-sqlite3')
-  } catch (err) {
-    return `(better-sqlite3 not resolvable: ${(err as Error).message})`
-  }
+declare const LATCHKEY_CHECKPOINT_WORKER: string | undefined
+
+function workerSource(): string {
+  if (typeof LATCHKEY_CHECKPOINT_WORKER === 'string')
+    return `${LOWER_THIS_THREAD_JS}\n${LATCHKEY_CHECKPOINT_WORKER}`
+  const file = fileURLToPath(new URL('./checkpoint-worker.cjs', import.meta.url))
+  return `${LOWER_THIS_THREAD_JS}\nrequire(${JSON.stringify(file)})`
 }
 
-const WORKER_SOURCE = `${LOWER_THIS_THREAD_JS}
-const { parentPort, workerData } = require('node:worker_threads')
-let db = null
-try {
-  const Database = require(workerData.sqlite)
-  db = new Database(workerData.file, { fileMustExist: true, timeout: 2000 })
-  parentPort.postMessage({ ready: true })
-} catch (err) {
-  parentPort.postMessage({ error: String(err && err.message || err) })
-}
-parentPort.on('message', (m) => {
-  if (!db) return
-  if (m === 'close') {
-    db.close()
-    db = null
-    parentPort.close()
-    return
-  }
+/** The better-sqlite3 addon file this process has loaded (Linux: /proc/self/maps), if any. */
+function loadedAddon(): string | undefined {
   try {
-    const r = db.pragma('wal_checkpoint(PASSIVE)')[0]
-    parentPort.postMessage({ done: { ...r } })
-  } catch (err) {
-    parentPort.postMessage({ failed: String(err && err.message || err) })
+    for (const line of readFileSync('/proc/self/maps', 'utf8').split('\n')) {
+      const path = line.slice(line.indexOf('/'))
+      if (line.includes('/') && /better[-_]sqlite3.*\.node$/.test(path)) return path
+    }
+  } catch {
+    // not Linux: the worker loads the package's own addon, as the main thread did
   }
-})
-`
+  return undefined
+}
 
 /** SQLite's default threshold (pages), restored on the main connection as the fallback. */
 const AUTO_PAGES = 1000
@@ -80,7 +71,7 @@ export class Checkpointer {
     this.#db = db
     this.#log = log
     db.pragma('wal_autocheckpoint = 0')
-    const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { file, sqlite: sqliteModule() } })
+    const worker = new Worker(workerSource(), { eval: true, workerData: { file, addon: loadedAddon() } })
     this.#worker = worker
     worker.unref()
     worker.on(
@@ -91,7 +82,8 @@ export class Checkpointer {
         done?: { log: number; checkpointed: number }
         failed?: string
       }) => {
-        if (m.error) this.#fallback(`checkpoint worker could not open the ledger: ${m.error}`)
+        if (m.ready) this.#log.info('WAL checkpoints run on a worker thread')
+        else if (m.error) this.#fallback(`checkpoint worker could not open the ledger: ${m.error}`)
         else if (m.done) {
           this.#busy = false
           this.stats.done++
