@@ -1,11 +1,13 @@
 import { once } from 'node:events'
-import { readdirSync } from 'node:fs'
+import { readdirSync, readlinkSync } from 'node:fs'
 import { getPriority } from 'node:os'
 import { Worker } from 'node:worker_threads'
 import { describe, expect, it } from 'vitest'
-import { HELPER_NICE, LOWER_THIS_THREAD_JS, lowerHelperThreads, threadNice } from './priority.ts'
+import { HELPER_NICE, LOWER_THIS_THREAD_JS, lowerHelperThreads } from './priority.ts'
 
 const tasks = () => readdirSync('/proc/self/task').map(Number)
+/** The calling thread's nice value. */
+const threadNice = () => getPriority(Number(readlinkSync('/proc/thread-self').split('/').pop()))
 
 // Threads are tasks with their own nice value on Linux only; elsewhere the module does nothing,
 // and the test has nothing to observe.

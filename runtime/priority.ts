@@ -13,7 +13,7 @@
  * Linux only (a thread is a task under /proc/self/task, and setpriority() takes its id);
  * elsewhere nothing changes. Lowering a priority needs no privilege.
  */
-import { readdirSync, readlinkSync } from 'node:fs'
+import { readdirSync } from 'node:fs'
 import { access } from 'node:fs/promises'
 import { getPriority, setPriority } from 'node:os'
 
@@ -52,13 +52,3 @@ try {
   if (require('node:os').getPriority(tid) < ${HELPER_NICE}) require('node:os').setPriority(tid, ${HELPER_NICE})
 } catch {}
 `
-
-/** This thread's nice value (for tests and status): Linux only, else null. */
-export function threadNice(): number | null {
-  if (process.platform !== 'linux') return null
-  try {
-    return getPriority(Number(readlinkSync('/proc/thread-self').split('/').pop()))
-  } catch {
-    return null
-  }
-}
