@@ -11,7 +11,6 @@ import { openTestLedger, silentLogger, testKey } from '../runtime/ledger/testing
 import { EmbeddedBroker } from '../runtime/mesh/broker.ts'
 import { PeerLink } from '../runtime/mesh/link.ts'
 import { SyncEngine } from '../runtime/mesh/sync.ts'
-import { lowerHelperThreads } from '../runtime/priority.ts'
 
 const [file, keyByte] = process.argv.slice(2)
 if (!file || !keyByte) throw new Error('usage: sync-peer.ts <ledger.db> <key byte>')
@@ -32,7 +31,7 @@ await engine.ready()
 const url = `mqtt://127.0.0.1:${broker.address!.port}`
 const link = new PeerLink({ url, name: 'own', engine, key, site: () => ledger.site, log })
 await link.ready()
-await lowerHelperThreads() // as a node does once started
+// No CPU placement of its own: the bench runs this whole process on B's helper cores.
 
 let stopping = false
 const stop = async () => {

@@ -4,7 +4,7 @@
  * - replicate_per_s: N records (200-byte bodies) from node A to an empty node B (site records
  *   only) over loopback MQTT through A's embedded broker, counted when verified and stored on B
  *   (and folded: B's state hash equals A's). A runs in a process of its own (bench/sync-peer.ts),
- *   as nodes do, at nice 10 (PEER_NICE); B in this one.
+ *   as nodes do, on B's helper cores at nice 10 (PEER_NICE); B in this one.
  * - replicate_indexed_per_s: the same, counted once B has also written the record_ids rows of
  *   the records (an index B writes after the burst, or in runs during a long one).
  * - merge_s: two nodes (processes) that each appended N/2 records while apart, from reconnect
@@ -36,16 +36,15 @@ import {
 } from '../runtime/ledger/testing/fixtures.ts'
 import { PeerLink } from '../runtime/mesh/link.ts'
 import { SyncEngine } from '../runtime/mesh/sync.ts'
-import { lowerHelperThreads } from '../runtime/priority.ts'
+import { currentPlacement, formatCpuList, isolateEventLoop, onHelperCpus } from '../runtime/placement.ts'
 
 const require = createRequire(import.meta.url)
 /**
- * Nice value of the peer processes (A). A stands for another board: on a site its work never
- * takes B's CPU, here it shares B's cores. At equal priority A's process (about 40% of a core
- * while it serves a catch-up) preempted B's event loop for milliseconds at a time; at nice 10
- * it still gets every cycle B leaves idle (the replicate rate is not capped). Printed as
- * `peer_nice`. Back-to-back runs of the same code: decision p99 4.3–5.6 ms at nice 10 against
- * 5.6–7.1 at 0.
+ * Where the peer processes (A) run. A stands for another board: on a site its work never takes
+ * B's CPU, here it shares B's two cores. So A runs on B's helper cores only (B keeps one core
+ * free of its helper threads, as every node does once started: runtime/placement.ts), at nice 10
+ * (PEER_NICE), below B's helper threads there. It still gets every cycle of those cores that B
+ * leaves idle; the replicate rate is not capped. Printed as `peer_cpus` and `peer_nice`.
  */
 const PEER_NICE = 10
 const PAD = new Uint8Array(190).fill(5)
@@ -88,13 +87,14 @@ async function pair(dir: string, name: string) {
 /** Node A in a process of its own (bench/sync-peer.ts) serving its broker; returns its URL. */
 async function peerProcess(file: string, keyByte: number) {
   // The node's V8 flags (package.json start script, systemd unit).
-  const child = spawn(
+  const [cmd, ...args] = onHelperCpus([
     process.execPath,
-    ['--max-semi-space-size=4', join(import.meta.dirname, 'sync-peer.ts'), file, String(keyByte)],
-    {
-      stdio: ['pipe', 'pipe', 'inherit'],
-    },
-  )
+    '--max-semi-space-size=4',
+    join(import.meta.dirname, 'sync-peer.ts'),
+    file,
+    String(keyByte),
+  ])
+  const child = spawn(cmd!, args, { stdio: ['pipe', 'pipe', 'inherit'] })
   setPriority(child.pid!, PEER_NICE)
   const lines = createInterface({ input: child.stdout! })
   const waiting: Array<(l: string) => void> = []
@@ -155,6 +155,8 @@ async function hypercoreBaseline(n: number): Promise<number> {
 export async function run(args: string[]): Promise<void> {
   const N = arg(args, 'records', 100_000)
   const dir = mkdtempSync(join(tmpdir(), 'latchkey-bench-sync-'))
+  await isolateEventLoop() // B, as a node does once started
+  const placement = currentPlacement()
   try {
     // replicate A → empty B
     const r = await pair(dir, 'rep')
@@ -176,7 +178,6 @@ export async function run(args: string[]): Promise<void> {
         sample()
       }, 2)
     }
-    await lowerHelperThreads() // as a node does once started
     const t0 = performance.now()
     await m.start()
     sample()
@@ -233,6 +234,7 @@ export async function run(args: string[]): Promise<void> {
         decide_p99_ms_during_sync: round(pct(decideMs, 0.99), 3),
         decide_samples: decideMs.length,
         peer_nice: PEER_NICE,
+        peer_cpus: placement ? formatCpuList(placement.helperCpus) : null,
         hypercore_version: require('hypercore/package.json').version,
         hypercore_replicate_per_s: round(hyper),
         ratio_vs_hypercore: round(replicatePerS / hyper, 2),

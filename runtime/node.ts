@@ -21,7 +21,7 @@ import type { Logger } from './log.ts'
 import { EmbeddedBroker } from './mesh/broker.ts'
 import { PeerLink } from './mesh/link.ts'
 import { SyncEngine } from './mesh/sync.ts'
-import { HELPER_NICE, lowerHelperThreads } from './priority.ts'
+import { isolateEventLoop } from './placement.ts'
 import { VERSION } from './version.ts'
 
 interface ForkEvidence {
@@ -190,9 +190,17 @@ export class LatchkeyNode extends Resource {
       }
       this.#started.push(component)
     }
-    // Helper threads (GC, thread pool, workers) yield to the event loop that decides at doors.
-    const lowered = await lowerHelperThreads()
-    log.debug({ threads: lowered, nice: HELPER_NICE }, 'helper threads run below the event loop')
+    // Helper threads keep off one core, left to the event loop that decides at doors
+    // (runtime/placement.ts).
+    if (config.node.isolateEventLoop) {
+      const placed = await isolateEventLoop()
+      if ('placement' in placed)
+        log.info(
+          { eventLoopCpu: placed.placement.eventLoopCpu, helperCpus: placed.placement.helperCpus },
+          'helper threads keep off the event loop core',
+        )
+      else log.info({ why: placed.skipped }, 'helper threads share every core with the event loop')
+    }
     log.info({ node: config.node.name, dataDir: this.dataDir }, 'node ready')
   }
 

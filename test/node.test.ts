@@ -1,3 +1,4 @@
+import { readdirSync } from 'node:fs'
 import { Writable } from 'node:stream'
 import mqtt from 'mqtt'
 import { describe, expect, it } from 'vitest'
@@ -7,6 +8,7 @@ import { generateSeed, type KeyPair, keyPairFromSeed } from '../runtime/keys.ts'
 import { createLogger } from '../runtime/log.ts'
 import { makeToken } from '../runtime/mesh/auth.ts'
 import { LatchkeyNode } from '../runtime/node.ts'
+import { allowedCpus } from '../runtime/placement.ts'
 import { BIN, spawnTracked, tmpDir } from './helpers/index.ts'
 
 function collectingLogger() {
@@ -119,6 +121,30 @@ describe('node lifecycle', () => {
   })
 })
 
+/**
+ * Once ready, a node on Linux with two or more cores keeps its helper threads off its highest
+ * core, and the event loop thread keeps every core (runtime/placement.ts); elsewhere it logs why
+ * not. Read from the running process's /proc entries.
+ */
+function expectPlacement(pid: number, stdout: string) {
+  const cpus = allowedCpus()!
+  const logs = stdout
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l))
+  if (process.platform !== 'linux' || cpus.length < 2) {
+    expect(logs.some((l) => l.msg === 'helper threads share every core with the event loop')).toBe(true)
+    return
+  }
+  const line = logs.find((l) => l.msg === 'helper threads keep off the event loop core')
+  expect(line).toMatchObject({ eventLoopCpu: Math.max(...cpus) })
+  const helpers = cpus.filter((c) => c !== line.eventLoopCpu)
+  const tids = readdirSync(`/proc/${pid}/task`)
+  expect(tids.length).toBeGreaterThan(4)
+  for (const tid of tids)
+    expect(allowedCpus(`/proc/${pid}/task/${tid}/status`)).toEqual(tid === String(pid) ? cpus : helpers)
+}
+
 describe('quick start as a real process', () => {
   const env = () => ({ LATCHKEY_DATA_DIR: tmpDir(), LATCHKEY_HTTP_PORT: '0', LATCHKEY_MQTT_PORT: '0' })
   const isHttpUp = (l: Record<string, unknown>) => l.msg === 'HTTP API listening'
@@ -153,6 +179,8 @@ describe('quick start as a real process', () => {
   it('SIGTERM (systemd stop) closes every component and exits 0', async () => {
     const p = spawnTracked(process.execPath, [BIN, 'run'], { env: { ...env(), LATCHKEY_LOG_LEVEL: 'debug' } })
     await p.waitForLog(isHttpUp)
+    await p.waitForLog((l) => l.msg === 'node ready')
+    expectPlacement(p.child.pid!, p.stdout())
     p.child.kill('SIGTERM')
     const { code } = await p.exited
     expect(code).toBe(0)

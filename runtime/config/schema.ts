@@ -131,6 +131,11 @@ export const configSchema = z.strictObject({
         .default('latchkey'),
       /** Where the ledger, keys and runtime state live. Relative paths resolve against the config file's folder. */
       dataDir: z.string().min(1).default('./var'),
+      /**
+       * Once started, run the event loop (door decisions) on a core of its own and every other
+       * thread of the node on the remaining cores (Linux, two or more cores; docs/operations.md).
+       */
+      isolateEventLoop: z.boolean().default(true),
     })
     .prefault({}),
   log: z

@@ -11,7 +11,7 @@ import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { Worker } from 'node:worker_threads'
 import type { Logger } from '../log.ts'
-import { LOWER_THIS_THREAD_JS } from '../priority.ts'
+import { helperThreadJs } from '../placement.ts'
 import type { Db } from './store.ts'
 
 /**
@@ -34,9 +34,9 @@ declare const LATCHKEY_CHECKPOINT_WORKER: string | undefined
 
 function workerSource(): string {
   if (typeof LATCHKEY_CHECKPOINT_WORKER === 'string')
-    return `${LOWER_THIS_THREAD_JS}\n${LATCHKEY_CHECKPOINT_WORKER}`
+    return `${helperThreadJs()}\n${LATCHKEY_CHECKPOINT_WORKER}`
   const file = fileURLToPath(new URL('./checkpoint-worker.cjs', import.meta.url))
-  return `${LOWER_THIS_THREAD_JS}\nrequire(${JSON.stringify(file)})`
+  return `${helperThreadJs()}\nrequire(${JSON.stringify(file)})`
 }
 
 /** The better-sqlite3 addon file this process has loaded (Linux: /proc/self/maps), if any. */

@@ -7,11 +7,12 @@
  */
 import { cpus } from 'node:os'
 import { Worker } from 'node:worker_threads'
-import { LOWER_THIS_THREAD_JS } from '../priority.ts'
+import { helperThreadJs } from '../placement.ts'
 
 const ENTRY = 128
 
-const WORKER_SOURCE = `${LOWER_THIS_THREAD_JS}
+/** The worker's code (after helperThreadJs(), prefixed when the worker starts). */
+const WORKER_SOURCE = `
 const { parentPort } = require('node:worker_threads')
 const { createPublicKey, verify } = require('node:crypto')
 const SPKI = Buffer.from('302a300506032b6570032100', 'hex')
@@ -48,7 +49,7 @@ export class VerifyPool {
 
   constructor(size = Math.max(1, cpus().length)) {
     for (let i = 0; i < size; i++) {
-      const w = new Worker(WORKER_SOURCE, { eval: true })
+      const w = new Worker(`${helperThreadJs()}${WORKER_SOURCE}`, { eval: true })
       w.on('message', ({ id, out }: { id: number; out: ArrayBuffer }) => {
         this.#pending.get(id)?.(new Uint8Array(out))
         this.#pending.delete(id)
