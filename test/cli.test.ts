@@ -107,4 +107,20 @@ describe('latchkey CLI', () => {
     expectOneSentence(r.stderr)
     expect(r.stderr).toContain('no latchkey node answers at http://127.0.0.1:9')
   })
+
+  // The taskset check exists on Linux only (the tool places the node's threads there).
+  it.runIf(process.platform === 'linux')(
+    'doctor checks for taskset, which places the node’s threads',
+    async () => {
+      const r = await runCli(['doctor', '--json'], { cwd: tmpDir() })
+      const { checks } = JSON.parse(r.stdout) as {
+        checks: Array<{ name: string; verdict: string; detail: string }>
+      }
+      expect(checks.find((c) => c.name === 'taskset')).toEqual({
+        name: 'taskset',
+        verdict: 'ok',
+        detail: 'found (keeping helper threads off the event loop core)',
+      })
+    },
+  )
 })

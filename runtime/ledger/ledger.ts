@@ -30,6 +30,7 @@ import {
   decodeWire,
   encodeBody,
   encodeRecord,
+  encodeWire,
   equalBytes,
   fromHex,
   GENESIS_SITE,
@@ -41,6 +42,7 @@ import {
   RecordError,
   type RecordFields,
   recordId,
+  SIG_BYTES,
   type SignedRecord,
   signIdAsync,
   signRecord,
@@ -189,6 +191,8 @@ const REJECTED_PREFIX = 'ledger/rejected/'
  */
 const RELAY_COMMIT_RECORDS = 2048
 const RELAY_COMMIT_MS = 200
+/** Record ids are SHA-256 digests. */
+const ID_BYTES = 32
 /** Records written by one INSERT statement in bulk ingest (the per-statement cost dominates). */
 const ROWS_PER_INSERT = 32
 const COLUMNS = 10
@@ -391,15 +395,36 @@ export class Ledger extends Resource {
     const a = this.#authors.get(authorHex)
     if (!a) return []
     const rows = this.#stmts.rangeByAuthor.all(a.idx, fromSeq, limit) as Row[]
-    let prev =
-      fromSeq > 1
-        ? ((this.#stmts.idAt.get(a.idx, fromSeq - 1) as { id: Uint8Array } | undefined)?.id ?? null)
-        : null
+    let prev = fromSeq > 1 ? this.#idAt(a.idx, fromSeq - 1) : null
     return rows.map((row) => {
       const r = this.#fromRow(row, prev)
       prev = row.id
       return r
     })
+  }
+
+  /**
+   * The same records as `range`, in wire form (`sig || canonical bytes`, one buffer each): what a
+   * peer is sent. Serving a catch-up is mostly this (CPU profile of the serving node in the sync
+   * bench): one blob column per row instead of four, and no second copy of the record bytes.
+   */
+  rangeWire(authorHex: string, fromSeq: number, limit: number): Uint8Array[] {
+    const a = this.#authors.get(authorHex)
+    if (!a) return []
+    const rows = this.#stmts.rangeWire.all(a.idx, fromSeq, limit) as Array<
+      [seq: number, ms: number, c: number, type: number, parentBytes: number | null, blob: Uint8Array]
+    >
+    let prev = fromSeq > 1 ? this.#idAt(a.idx, fromSeq - 1) : null
+    const out: Uint8Array[] = []
+    for (const [seq, ms, c, type, parentBytes, blob] of rows) {
+      const id = blob.subarray(0, ID_BYTES)
+      const bodyAt = ID_BYTES + SIG_BYTES + (parentBytes ?? 0)
+      const parents = parentBytes ? blob.subarray(ID_BYTES + SIG_BYTES, bodyAt) : null
+      const fields = this.#fields(a.key, type, seq, ms, c, id, prev, parents, blob.subarray(bodyAt))
+      out.push(encodeWire(fields, blob.subarray(ID_BYTES, ID_BYTES + SIG_BYTES)))
+      prev = id
+    }
+    return out
   }
 
   /** A held record, if any, by id hex prefix; or a stored record. */
@@ -600,6 +625,13 @@ export class Ledger extends Resource {
       rangeByAuthor: db.prepare(
         'SELECT rowid, * FROM records WHERE author = ? AND seq >= ? ORDER BY seq LIMIT ?',
       ),
+      // One blob per row (id | sig | parents | body): each blob column costs a buffer.
+      rangeWire: db
+        .prepare(
+          `SELECT seq, ms, c, type, length(parents), CAST(id || sig || ifnull(parents, x'') || body AS BLOB)
+           FROM records WHERE author = ? AND seq >= ? ORDER BY seq LIMIT ?`,
+        )
+        .raw(true),
       page: db.prepare(
         'SELECT rowid, * FROM records WHERE (ms, c, rowid) > (?, ?, ?) ORDER BY ms, c, rowid LIMIT ?',
       ),
@@ -961,10 +993,10 @@ export class Ledger extends Resource {
     const author = this.#authors.get(keyHex(r.author))
     if (author && r.seq <= author.headSeq) {
       this.#writeRows()
-      const held = this.#stmts.idAt.get(author.idx, r.seq) as { id: Uint8Array } | undefined
-      if (held && equalBytes(held.id, r.id)) return 'duplicate'
+      const held = this.#idAt(author.idx, r.seq)
+      if (held && equalBytes(held, r.id)) return 'duplicate'
       if (held && (signatureOk || verifySignature(r))) {
-        this.#recordFork(author, r, held.id)
+        this.#recordFork(author, r, held)
         return reject(
           Reason.FORK,
           `a second record at seq ${r.seq} by ${author.hex.slice(0, 16)}…: kept as fork evidence`,
@@ -1285,8 +1317,7 @@ export class Ledger extends Resource {
   #recordFork(author: Author, other: SignedRecord, heldId: Uint8Array): void {
     this.#stmts.forkPut.run(author.key, other.seq, heldId, other.id, wireBytes(other), this.clock.wall())
     const held = this.#stmts.rowAt.get(author.idx, other.seq) as Row
-    const prev =
-      other.seq > 1 ? (this.#stmts.idAt.get(author.idx, other.seq - 1) as { id: Uint8Array }).id : null
+    const prev = other.seq > 1 ? this.#idAt(author.idx, other.seq - 1) : null
     const heldWire = wireBytes(this.#fromRow(held, prev))
     this.#log.error(
       { author: author.hex, seq: other.seq },
@@ -1663,23 +1694,43 @@ export class Ledger extends Resource {
   // ── verification and export ────────────────────────────────────────────────────────────
 
   #fromRow(row: Row, prev: Uint8Array | null): SignedRecord {
-    const type = this.#typesByIdx[row.type]!
-    const fields: RecordFields = {
-      v: RECORD_VERSION,
-      site:
-        type === 'site.genesis' && row.seq === 1 && this.#site && equalBytes(row.id, this.#site)
-          ? GENESIS_SITE
-          : this.#site!,
-      author: this.#authorsByIdx[row.author]!.key,
-      seq: row.seq,
-      prev,
-      parents: splitIds(row.parents),
-      hlc: { ms: row.ms, c: row.c },
-      type,
-      body: row.body,
-    }
+    const author = this.#authorsByIdx[row.author]!.key
+    const fields = this.#fields(author, row.type, row.seq, row.ms, row.c, row.id, prev, row.parents, row.body)
     const bytes = encodeRecord(fields)
     return { ...fields, bytes, id: row.id, sig: row.sig }
+  }
+
+  /** A stored record's fields, from its row's columns. */
+  #fields(
+    author: Uint8Array,
+    typeIdx: number,
+    seq: number,
+    ms: number,
+    c: number,
+    id: Uint8Array,
+    prev: Uint8Array | null,
+    parents: Uint8Array | null,
+    body: Uint8Array,
+  ): RecordFields {
+    const type = this.#typesByIdx[typeIdx]!
+    return {
+      v: RECORD_VERSION,
+      site:
+        type === 'site.genesis' && seq === 1 && this.#site && equalBytes(id, this.#site)
+          ? GENESIS_SITE
+          : this.#site!,
+      author,
+      seq,
+      prev,
+      parents: splitIds(parents),
+      hlc: { ms, c },
+      type,
+      body,
+    }
+  }
+
+  #idAt(authorIdx: number, seq: number): Uint8Array | null {
+    return (this.#stmts.idAt.get(authorIdx, seq) as { id: Uint8Array } | undefined)?.id ?? null
   }
 
   /** Every stored record as a signed record, in (author, seq) order. */
@@ -1814,7 +1865,7 @@ function compareOrder(a: { hlc: Hlc; id: Uint8Array }, b: { hlc: Hlc; id: Uint8A
 function splitIds(blob: Uint8Array | null): Uint8Array[] {
   if (!blob) return []
   const out: Uint8Array[] = []
-  for (let i = 0; i < blob.length; i += 32) out.push(new Uint8Array(blob.subarray(i, i + 32)))
+  for (let i = 0; i < blob.length; i += ID_BYTES) out.push(new Uint8Array(blob.subarray(i, i + ID_BYTES)))
   return out
 }
 

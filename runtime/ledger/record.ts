@@ -137,6 +137,19 @@ const KEY_BYTES = Object.fromEntries(CANONICAL_KEYS.map((k) => [k, dagCbor.encod
  * `encodeRecordReference` by a property test over random records.
  */
 export function encodeRecord(r: RecordFields): Uint8Array {
+  return encodeAfter(r, null)
+}
+
+/**
+ * A record's wire form, `sig || encodeRecord(r)`, written into one buffer (what a peer is sent:
+ * no second copy of the record bytes).
+ */
+export function encodeWire(r: RecordFields, sig: Uint8Array): Uint8Array {
+  return encodeAfter(r, sig)
+}
+
+/** The canonical encoding of `r`, after `prefix` in the same buffer. */
+function encodeAfter(r: RecordFields, prefix: Uint8Array | null): Uint8Array {
   let type = typeBytes.get(r.type)
   if (!type) {
     type = textEncoder.encode(r.type)
@@ -148,8 +161,9 @@ export function encodeRecord(r: RecordFields): Uint8Array {
   size += headLength(r.site.length) + r.site.length + headLength(type.length) + type.length
   size += headLength(r.author.length) + r.author.length + headLength(r.parents.length)
   for (const p of r.parents) size += headLength(p.length) + p.length
-  const out = new Uint8Array(size)
-  let o = 0
+  let o = prefix ? prefix.length : 0
+  const out = new Uint8Array(o + size)
+  if (prefix) out.set(prefix, 0)
   out[o++] = 0xa9 // map of 9
   o = putKey(out, o, 'v')
   o = putHead(out, o, 0, r.v)

@@ -286,3 +286,29 @@ describe('checkpoint worker fallback', () => {
     await expect.poll(() => db.pragma('wal_autocheckpoint', { simple: true }), { timeout: 10_000 }).toBe(1000)
   })
 })
+
+describe('serving records to a peer (rangeWire)', () => {
+  it('gives exactly the wire bytes of `range`: the genesis, records with parents, any window', async () => {
+    const { early, late } = await apart(tmpDir())
+    // early ingested late's records, then appended some of its own.
+    await early.ingest([...late.records()].map(wireBytes))
+    await early.append('test.put', { k: 'after', v: 1 }, DEVICE2)
+    const all = [...early.records()]
+    expect(all.some((r) => r.type === 'site.genesis')).toBe(true)
+    expect(all.some((r) => r.parents.length > 0)).toBe(true)
+    for (const author of [ADMIN.id, DEVICE.id, DEVICE2.id]) {
+      const head = early.heads().get(author)!.seq
+      for (const [from, limit] of [
+        [1, head],
+        [2, 3],
+        [head, 5],
+        [head + 1, 5],
+        [Math.max(1, head - 10), 64],
+      ] as const) {
+        const want = early.range(author, from, limit).map(wireBytes)
+        expect(early.rangeWire(author, from, limit)).toEqual(want)
+      }
+    }
+    expect(early.rangeWire('00'.repeat(32), 1, 10)).toEqual([])
+  })
+})

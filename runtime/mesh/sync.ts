@@ -25,7 +25,6 @@ import {
   SIG_BYTES,
   type SignedRecord,
   toHex,
-  wireBytes,
 } from '../ledger/record.ts'
 import { Resource } from '../lifecycle.ts'
 import type { Logger } from '../log.ts'
@@ -474,10 +473,9 @@ export class SyncEngine extends Resource {
       let seq = fromSeq
       let left = Math.min(n, maxRecords - total)
       while (left > 0 && !full) {
-        const page = this.#ledger.range(author, seq, Math.min(64, left))
+        const page = this.#ledger.rangeWire(author, seq, Math.min(64, left))
         if (page.length === 0) break
-        for (const r of page) {
-          const w = wireBytes(r)
+        for (const w of page) {
           if (
             bytes + w.length + batchOverhead(cur.length + 1) > this.#maxBytes ||
             cur.length >= MAX_BATCH_RECORDS

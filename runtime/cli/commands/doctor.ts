@@ -117,6 +117,7 @@ export function doctorCommand(io: Io): Command {
           }),
         )
         checks.push(checkTool('gpioset', 'the gpiod GPIO backend'))
+        checks.push(checkTool('taskset', 'keeping helper threads off the event loop core'))
       }
       if (opts.json) io.out(`${JSON.stringify({ checks })}\n`)
       else for (const c of checks) io.out(`${c.verdict.padEnd(4)}  ${c.name.padEnd(9)} ${c.detail}\n`)
