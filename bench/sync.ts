@@ -14,11 +14,13 @@
  * - decide_p99_ms_during_sync: while B catches up (and writes its index), a badge decision
  *   (state lookup) is scheduled every 2 ms on B's event loop; the time from scheduling to
  *   decided, p99.
+ * - steal_pct_during_sync: the share of the machine's CPU time the hypervisor took meanwhile
+ *   (/proc/stat; null where it cannot be read).
  * - hypercore_replicate_per_s: the same run's baseline, hypercore 10 replicating N 200-byte
  *   entries to an empty peer over an in-process stream; ratio_vs_hypercore.
  */
 import { spawn } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { setPriority, tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -68,6 +70,27 @@ async function fill(ledger: Ledger, n: number, key: KeyPair, prefix: string) {
     }
   }
   await Promise.all(Array.from({ length: 256 }, worker))
+}
+
+/**
+ * The machine's CPU times (Linux /proc/stat, all CPUs), to report how much the hypervisor took
+ * ("steal") while B caught up: on a shared virtual machine that time is gone from both nodes, and
+ * explains a slow run. Context for the figures, not a correction of them.
+ */
+function cpuTimes(): number[] | null {
+  try {
+    const line = readFileSync('/proc/stat', 'utf8').split('\n')[0]!
+    return line.trim().split(/\s+/).slice(1, 9).map(Number)
+  } catch {
+    return null
+  }
+}
+
+function stealPercent(a: number[] | null, b: number[] | null): number | null {
+  if (!a || !b) return null
+  const d = b.map((x, i) => x - a[i]!)
+  const total = d.reduce((x, y) => x + y, 0)
+  return total > 0 ? (100 * d[7]!) / total : null
 }
 
 /** Two ledgers of one site: A with the site records, B a copy of them. */
@@ -178,6 +201,7 @@ export async function run(args: string[]): Promise<void> {
         sample()
       }, 2)
     }
+    const cpu0 = cpuTimes()
     const t0 = performance.now()
     await m.start()
     sample()
@@ -191,6 +215,7 @@ export async function run(args: string[]): Promise<void> {
       await sleep(5)
     }
     const indexedS = (performance.now() - t0) / 1000
+    const stealPct = stealPercent(cpu0, cpuTimes())
     const wireBytes = m.batchBytes()
     sampling = false
     if (r.b.stateHash !== aHash) throw new Error('replica ended with another state hash')
@@ -233,6 +258,7 @@ export async function run(args: string[]): Promise<void> {
         bytes_per_record_wire: round(wireBytes / N),
         decide_p99_ms_during_sync: round(pct(decideMs, 0.99), 3),
         decide_samples: decideMs.length,
+        steal_pct_during_sync: stealPct === null ? null : round(stealPct, 1),
         peer_nice: PEER_NICE,
         peer_cpus: placement ? formatCpuList(placement.helperCpus) : null,
         hypercore_version: require('hypercore/package.json').version,
