@@ -17,7 +17,8 @@
  * - steal_pct_during_sync: the share of the machine's CPU time the hypervisor took meanwhile
  *   (/proc/stat; null where it cannot be read).
  * - hypercore_replicate_per_s: the same run's baseline, hypercore 10 replicating N 200-byte
- *   entries to an empty peer over an in-process stream; ratio_vs_hypercore.
+ *   entries to an empty peer over an in-process stream (in this process, with B's placement:
+ *   its helper threads off one core); ratio_vs_hypercore.
  */
 import { spawn } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'

@@ -1,7 +1,7 @@
 /**
- * CPU placement: the event loop thread decides at the doors, so once a node is started, every
- * other thread of its process (V8's GC and compiler helpers, libuv's thread pool, worker threads:
- * WAL checkpoints, bulk verification) runs on all the process's cores but one. The event loop
+ * CPU placement: the event loop thread decides at the doors, so once a node is started, the other
+ * threads of its process (V8's GC and compiler helpers, libuv's thread pool, worker threads: WAL
+ * checkpoints, bulk verification) run on all the process's cores but one. The event loop
  * keeps every core; the node's own background work never takes the spare one, so the event loop
  * always finds a core that holds none of it.
  *
@@ -66,6 +66,25 @@ export function allowedCpus(status = '/proc/self/status'): number[] | null {
   }
 }
 
+/** The cores that are online (Linux: /sys/devices/system/cpu/online), or null. */
+export function onlineCpus(file = '/sys/devices/system/cpu/online'): number[] | null {
+  try {
+    return parseCpuList(readFileSync(file, 'utf8'))
+  } catch {
+    return null
+  }
+}
+
+/**
+ * The cores the process can run on: its mask, less the cores that are offline (the mask may
+ * name every core the kernel could have: `maxcpus=`, hotplug, a VM's spare slots).
+ */
+export function usableCpus(allowed: number[] | null, online: number[] | null): number[] | null {
+  if (!allowed || !online) return allowed
+  const on = new Set(online)
+  return allowed.filter((c) => on.has(c))
+}
+
 /** Helpers kept off the highest allowed core; null below two cores. */
 export function planPlacement(cpus: readonly number[]): Placement | null {
   if (cpus.length < 2) return null
@@ -82,31 +101,44 @@ export type IsolateResult = { placement: Placement } | { skipped: string }
 
 /**
  * Moves every thread of this process onto the helper cores, then gives the event loop thread its
- * whole mask back. Starts libuv's thread pool first, so its threads are there to move. Threads
- * created later inherit the event loop's mask: worker threads move themselves (`helperThreadJs`).
+ * whole mask back (also when the first step failed). Starts libuv's thread pool first, so its
+ * threads are there to move. Threads created later inherit the event loop's mask: worker threads
+ * move themselves (`helperThreadJs`); a thread a native addon starts later (the epoll addon's
+ * watcher, on the first GPIO watch) keeps every core, and mostly sleeps.
  */
 export async function isolateEventLoop(): Promise<IsolateResult> {
   if (current) return { placement: current }
   if (process.platform !== 'linux') return { skipped: 'CPU placement is done on Linux only' }
-  const cpus = allowedCpus()
+  const cpus = usableCpus(allowedCpus(), onlineCpus())
   const plan = cpus && planPlacement(cpus)
   if (!plan) return { skipped: `the process may use ${cpus?.length ?? 'an unknown number of'} core(s)` }
   await access('/proc/self/task') // a thread-pool job: the pool's threads now exist
   const pid = String(process.pid)
+  let failed: string | null = null
   try {
-    await run('taskset', ['-a', '-p', '-c', formatCpuList(plan.helperCpus), pid])
+    // taskset stops at the first thread it cannot move (one that ended meanwhile): once more.
+    await run('taskset', ['-a', '-p', '-c', formatCpuList(plan.helperCpus), pid]).catch(() =>
+      run('taskset', ['-a', '-p', '-c', formatCpuList(plan.helperCpus), pid]),
+    )
+  } catch (err) {
+    failed = tasksetError(err)
+  }
+  try {
+    // Whatever happened above, the event loop thread gets every core back.
     await run('taskset', ['-p', '-c', formatCpuList(plan.allCpus), pid])
   } catch (err) {
-    const e = err as NodeJS.ErrnoException & { stderr?: string }
-    return {
-      skipped:
-        e.code === 'ENOENT'
-          ? 'taskset (util-linux) is not installed'
-          : `taskset failed: ${e.stderr || e.message}`,
-    }
+    failed ??= tasksetError(err)
   }
+  if (failed) return { skipped: failed }
   current = plan
   return { placement: plan }
+}
+
+function tasksetError(err: unknown): string {
+  const e = err as NodeJS.ErrnoException & { stderr?: string }
+  return e.code === 'ENOENT'
+    ? 'taskset (util-linux) is not installed'
+    : `taskset failed: ${e.stderr || e.message}`
 }
 
 /**

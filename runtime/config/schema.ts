@@ -132,8 +132,9 @@ export const configSchema = z.strictObject({
       /** Where the ledger, keys and runtime state live. Relative paths resolve against the config file's folder. */
       dataDir: z.string().min(1).default('./var'),
       /**
-       * Once started, run the event loop (door decisions) on a core of its own and every other
-       * thread of the node on the remaining cores (Linux, two or more cores; docs/operations.md).
+       * Once started, keep the node's helper threads (GC, thread pool, workers) off one core, so
+       * the event loop that decides at doors always finds it free of them (Linux, two or more
+       * cores; docs/operations.md).
        */
       isolateEventLoop: z.boolean().default(true),
     })

@@ -312,6 +312,11 @@ export class Ledger extends Resource {
   #headsMoved = new Set<Author>()
   #sincePrune = 0
   #stmts!: ReturnType<Ledger['statements']>
+  /**
+   * The rangeWire statement joins blobs with `||`, which keeps every byte in a UTF-8 database
+   * (the encoding openDb creates); a file in a UTF-16 encoding is served through `range`.
+   */
+  #utf8 = true
   /** Rowid of the next stored record (explicit, so rows can be written in multi-row INSERTs). */
   #nextRowid = 1
   /** The state key of the last author folded (runs of one author's records are the rule). */
@@ -409,6 +414,7 @@ export class Ledger extends Resource {
    * bench): one blob column per row instead of four, and no second copy of the record bytes.
    */
   rangeWire(authorHex: string, fromSeq: number, limit: number): Uint8Array[] {
+    if (!this.#utf8) return this.range(authorHex, fromSeq, limit).map(wireBytes)
     const a = this.#authors.get(authorHex)
     if (!a) return []
     const rows = this.#stmts.rangeWire.all(a.idx, fromSeq, limit) as Array<
@@ -492,6 +498,7 @@ export class Ledger extends Resource {
     const db = openDb(this.#opts.file, { readonly: this.#opts.readonly ?? false })
     this.#db = db
     this.#stmts = this.statements(db)
+    this.#utf8 = db.pragma('encoding', { simple: true }) === 'UTF-8'
     this.#loadNextRowid()
     for (const t of db.prepare('SELECT idx, name FROM types ORDER BY idx').all() as Array<{
       idx: number

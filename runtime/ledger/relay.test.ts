@@ -306,9 +306,25 @@ describe('serving records to a peer (rangeWire)', () => {
         [Math.max(1, head - 10), 64],
       ] as const) {
         const want = early.range(author, from, limit).map(wireBytes)
+        if (from <= head) expect(want.length).toBeGreaterThan(0)
         expect(early.rangeWire(author, from, limit)).toEqual(want)
       }
     }
     expect(early.rangeWire('00'.repeat(32), 1, 10)).toEqual([])
+  })
+
+  it('a ledger file in a UTF-16 encoding is served the same (through range)', async () => {
+    const file = join(tmpDir(), 'utf16.db')
+    const raw = new Database(file)
+    raw.pragma("encoding = 'UTF-16le'") // before any table: the file's encoding
+    raw.exec('CREATE TABLE scratch (x)')
+    raw.close()
+    const l = await open({ file })
+    await provision(l)
+    // Bodies of both parities: `||` in a UTF-16 database would drop an odd length's last byte.
+    for (let i = 0; i < 6; i++) await l.append('test.put', { k: 'x'.repeat(i), v: i }, DEVICE)
+    const want = l.range(DEVICE.id, 1, 100).map(wireBytes)
+    expect(new Set(want.map((w) => w.length % 2)).size).toBe(2)
+    expect(l.rangeWire(DEVICE.id, 1, 100)).toEqual(want)
   })
 })
