@@ -39,7 +39,7 @@ import {
 } from '../runtime/ledger/testing/fixtures.ts'
 import { PeerLink } from '../runtime/mesh/link.ts'
 import { SyncEngine } from '../runtime/mesh/sync.ts'
-import { currentPlacement, formatCpuList, isolateEventLoop, onHelperCpus } from '../runtime/placement.ts'
+import { currentPlacement, formatCpuList, isolateEventLoop } from '../runtime/placement.ts'
 
 const require = createRequire(import.meta.url)
 /**
@@ -111,13 +111,11 @@ async function pair(dir: string, name: string) {
 /** Node A in a process of its own (bench/sync-peer.ts) serving its broker; returns its URL. */
 async function peerProcess(file: string, keyByte: number) {
   // The node's V8 flags (package.json start script, systemd unit).
-  const [cmd, ...args] = onHelperCpus([
-    process.execPath,
-    '--max-semi-space-size=4',
-    join(import.meta.dirname, 'sync-peer.ts'),
-    file,
-    String(keyByte),
-  ])
+  const node = [process.execPath, '--max-semi-space-size=4', join(import.meta.dirname, 'sync-peer.ts')]
+  const placement = currentPlacement()
+  const [cmd, ...args] = placement
+    ? ['taskset', '-c', formatCpuList(placement.helperCpus), ...node, file, String(keyByte)]
+    : [...node, file, String(keyByte)]
   const child = spawn(cmd!, args, { stdio: ['pipe', 'pipe', 'inherit'] })
   setPriority(child.pid!, PEER_NICE)
   const lines = createInterface({ input: child.stdout! })

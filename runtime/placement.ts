@@ -114,12 +114,11 @@ export async function isolateEventLoop(): Promise<IsolateResult> {
   if (!plan) return { skipped: `the process may use ${cpus?.length ?? 'an unknown number of'} core(s)` }
   await access('/proc/self/task') // a thread-pool job: the pool's threads now exist
   const pid = String(process.pid)
+  const moveAll = () => run('taskset', ['-a', '-p', '-c', formatCpuList(plan.helperCpus), pid])
   let failed: string | null = null
   try {
     // taskset stops at the first thread it cannot move (one that ended meanwhile): once more.
-    await run('taskset', ['-a', '-p', '-c', formatCpuList(plan.helperCpus), pid]).catch(() =>
-      run('taskset', ['-a', '-p', '-c', formatCpuList(plan.helperCpus), pid]),
-    )
+    await moveAll().catch(moveAll)
   } catch (err) {
     failed = tasksetError(err)
   }
@@ -154,9 +153,4 @@ try {
   process.getBuiltinModule('node:child_process').execFileSync('taskset', ['-p', '-c', ${JSON.stringify(formatCpuList(current.helperCpus))}, tid], { stdio: 'ignore' })
 } catch {}
 `
-}
-
-/** Runs `command` confined to the helper cores when a placement is in force (benches). */
-export function onHelperCpus(command: string[]): string[] {
-  return current ? ['taskset', '-c', formatCpuList(current.helperCpus), ...command] : command
 }

@@ -712,7 +712,7 @@ export class SyncEngine extends Resource {
       if (ledger.relayedDue) this.#safely(() => ledger.commitRelayed())
       else if (this.#queue.length === 0 || (this.#indexing && this.#indexTurn))
         this.#safely(() => {
-          this.#indexing = false
+          this.#indexing = false // stays so if the step throws
           this.#indexing = ledger.indexIds(INGEST_TURN_MS)
         })
       else {
