@@ -9,6 +9,8 @@ export class LatchkeyError extends Error {
   readonly code: string
   readonly kind: ErrorKind
   readonly exit: number
+  /** The HTTP status when the error answers a request: the client's mistake is 4xx, never 500. */
+  readonly status: number
   readonly details: Readonly<Record<string, unknown>>
 
   constructor(
@@ -17,12 +19,14 @@ export class LatchkeyError extends Error {
     message: string,
     details: Record<string, unknown> = {},
     cause?: unknown,
+    status?: number,
   ) {
     super(message, cause === undefined ? undefined : { cause })
     this.name = 'LatchkeyError'
     this.code = code
     this.kind = kind
     this.exit = kind === 'usage' ? 2 : 1
+    this.status = status ?? (kind === 'usage' ? 400 : 500)
     this.details = Object.freeze({ ...details })
   }
 }
@@ -37,10 +41,13 @@ export function define<A extends unknown[]>(
   kind: ErrorKind,
   message: (...args: A) => string,
   details: (...args: A) => Record<string, unknown> = () => ({}),
+  /** HTTP status when this error answers a request (default: 400 for usage, 500 for operational). */
+  status?: number,
 ): Factory<A> {
   if (codes.has(code)) throw new Error(`error code ${code} defined twice`)
   codes.add(code)
-  const make = (...args: A) => new LatchkeyError(code, kind, message(...args), details(...args))
+  const make = (...args: A) =>
+    new LatchkeyError(code, kind, message(...args), details(...args), undefined, status)
   return Object.assign(make, { code })
 }
 

@@ -14,17 +14,33 @@ export interface HttpOptions {
   log: Logger
 }
 
+/** Who signed a request (HTTP Message Signatures, docs/PROTOCOL.md): an enrolled key and its role now. */
+export interface Caller {
+  /** The signer's public key, 64 lower-case hex digits. */
+  readonly key: string
+  /** Its role in the site at the time of the request ('admin' | 'device' | …). */
+  readonly role: string
+}
+
+/**
+ * Who may call a route: `public` (anyone; liveness and the minimal status only), `signed` (any
+ * enrolled key; the default), or only the listed roles.
+ */
+export type Access = 'public' | 'signed' | { readonly roles: readonly string[] }
+
 export type RouteHandler = (req: {
   params: Record<string, string>
   query: Record<string, string>
   /** The parsed JSON body of a POST. */
   body: unknown
+  /** The authenticated signer; null only on public routes. */
+  caller: Caller | null
 }) => unknown | Promise<unknown>
 
 export class HttpServer extends Resource {
   readonly name = 'http'
   #opts: HttpOptions
-  #routes: Array<{ method: 'GET' | 'POST'; url: string; handler: RouteHandler }> = []
+  #routes: Array<{ method: 'GET' | 'POST'; url: string; handler: RouteHandler; access: Access }> = []
   #app: FastifyInstance | null = null
 
   constructor(opts: HttpOptions) {
@@ -32,9 +48,9 @@ export class HttpServer extends Resource {
     this.#opts = opts
   }
 
-  route(method: 'GET' | 'POST', url: string, handler: RouteHandler): void {
+  route(method: 'GET' | 'POST', url: string, handler: RouteHandler, access: Access = 'signed'): void {
     if (this.opened) throw new Error(`route ${method} ${url} registered after the HTTP server started`)
-    this.#routes.push({ method, url, handler })
+    this.#routes.push({ method, url, handler, access })
   }
 
   get address(): { host: string; port: number } | null {
@@ -49,9 +65,10 @@ export class HttpServer extends Resource {
     this.#app = app
     app.setErrorHandler((err, _req, reply) => {
       if (isLatchkeyError(err)) {
+        if (err.status >= 500) log.error({ err }, 'HTTP handler failed')
         return reply
-          .code(err.kind === 'usage' ? 400 : 500)
-          .send({ error: { code: err.code, message: err.message } })
+          .code(err.status)
+          .send({ error: { ...err.details, code: err.code, message: err.message } })
       }
       const status = (err as { statusCode?: number }).statusCode ?? 500
       if (status >= 500) log.error({ err }, 'HTTP handler failed')
@@ -73,6 +90,7 @@ export class HttpServer extends Resource {
             params: req.params as Record<string, string>,
             query: req.query as Record<string, string>,
             body: req.body,
+            caller: null,
           }),
       })
     }
