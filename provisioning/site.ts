@@ -6,6 +6,7 @@
 import { existsSync, mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Config } from '../runtime/config/load.ts'
+import { ledgerDappsFor } from '../runtime/dapp-list.ts'
 import { errors } from '../runtime/errors.ts'
 import { type KeyPair, loadOrCreateKeyFile, readKeyFile } from '../runtime/keys.ts'
 import { Ledger } from '../runtime/ledger/ledger.ts'
@@ -39,7 +40,7 @@ export async function initSite(opts: {
   } catch (err) {
     throw errors.DATA_DIR(config.node.dataDir, (err as NodeJS.ErrnoException).code ?? String(err))
   }
-  const ledger = new Ledger({ file: ledgerFile(config), log })
+  const ledger = new Ledger({ file: ledgerFile(config), log, dapps: ledgerDappsFor(config) })
   await ledger.ready()
   try {
     if (ledger.site) throw errors.SITE_EXISTS(toHex(ledger.site))

@@ -7,6 +7,8 @@ import { createDoorAccess } from '../dapps/door-access/index.ts'
 import { builtinDapps } from '../dapps/index.ts'
 import { createMachineLockout } from '../dapps/machine-lockout/index.ts'
 import type { Config } from './config/load.ts'
+import { ledgerDapp } from './dapps.ts'
+import type { LedgerDapp } from './ledger/dapp.ts'
 
 /**
  * `syncedAt`: when this board last completed a sync with the site (the mesh supplies it); null
@@ -27,4 +29,12 @@ export function dappsFor(config: Config, syncedAt: () => number | null = () => n
     }),
     createMachineLockout({ ...common, tools: config.tools.map((t) => ({ ...t })) }),
   ]
+}
+
+/**
+ * The dapps a ledger is judged with: the node's list. Every process that opens a ledger file
+ * (the node, each CLI command) folds with these, so they agree on state, roles and rejections.
+ */
+export function ledgerDappsFor(config: Config): LedgerDapp[] {
+  return dappsFor(config).map(ledgerDapp)
 }

@@ -51,6 +51,11 @@ export function define<A extends unknown[]>(
   return Object.assign(make, { code })
 }
 
+/** Every code defined so far by the modules loaded in this process (the docs test imports them all). */
+export function definedCodes(): ReadonlySet<string> {
+  return new Set(codes)
+}
+
 export const errors = {
   // Command line
   CLI_USAGE: define('LK_CLI_USAGE', 'usage', (msg: string) => msg),
@@ -162,6 +167,27 @@ export const errors = {
     'operational',
     (what: string, problem: string) => `${what} failed verification: ${problem}`,
     (what: string) => ({ what }),
+  ),
+  LEDGER_CORRUPT: define(
+    'LK_LEDGER_CORRUPT',
+    'operational',
+    (file: string, reason: string) =>
+      `ledger file ${file} is damaged (${reason}) and was not opened; restore it from a backup, or move it aside (mv ${file} ${file}.damaged) to start an empty ledger that a site node fills again by syncing from its peers`,
+    (file: string) => ({ file }),
+  ),
+  LEDGER_EMPTY: define(
+    'LK_LEDGER_EMPTY',
+    'operational',
+    (file: string) =>
+      `ledger file ${file} is empty (0 bytes) and was not opened as a new site; restore it from a backup, or delete it (rm ${file}) to start an empty ledger on purpose`,
+    (file: string) => ({ file }),
+  ),
+  LEDGER_SCHEMA: define(
+    'LK_LEDGER_SCHEMA',
+    'operational',
+    (file: string, version: number, known: number) =>
+      `ledger file ${file} has schema version ${version}, newer than this latchkey knows (${known}); upgrade latchkey to open it`,
+    (file: string, version: number) => ({ file, version }),
   ),
   LEDGER_BUSY: define(
     'LK_LEDGER_BUSY',

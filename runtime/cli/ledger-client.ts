@@ -4,16 +4,12 @@
  * folds the record at once), or straight into the ledger file when no node runs.
  */
 import { sign } from 'node:crypto'
-import { builtinDapps } from '../../dapps/index.ts'
-import { ledgerFile } from '../../provisioning/site.ts'
 import type { Config } from '../config/load.ts'
-import { ledgerDapp } from '../dapps.ts'
 import { errors } from '../errors.ts'
 import type { KeyPair } from '../keys.ts'
-import { Ledger } from '../ledger/ledger.ts'
 import type { Rejection } from '../ledger/reasons.ts'
 import { decodeRecordBytes, encodeBody, equalBytes, fromHex, toHex, wireBytes } from '../ledger/record.ts'
-import { createLogger } from '../log.ts'
+import { openLocalLedger } from './local-ledger.ts'
 
 export interface Written {
   id: string
@@ -66,14 +62,9 @@ export async function writeRecord(
 }
 
 async function writeToFile(config: Config, key: KeyPair, type: string, body: unknown): Promise<Written> {
-  const ledger = new Ledger({
-    file: ledgerFile(config),
-    log: createLogger({ level: 'warn' }),
-    dapps: builtinDapps.map(ledgerDapp),
-  })
-  await ledger.ready()
+  // Called without the command's Io: its warnings go to this process's stderr.
+  const ledger = await openLocalLedger({ err: (t) => process.stderr.write(t) }, config, { write: true })
   try {
-    if (!ledger.site) throw errors.NO_SITE(config.node.dataDir)
     const { record, rejection } = await ledger.append(type, body, key)
     return { id: toHex(record.id), via: 'file', rejection }
   } finally {

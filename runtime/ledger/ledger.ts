@@ -53,7 +53,7 @@ import {
 } from './record.ts'
 import { type CutInfo, cutStateKey, type KeyInfo, keyStateKey, SITE_TYPES, siteDapp } from './site-dapp.ts'
 import { State, type StateView } from './state.ts'
-import { type Db, openDb } from './store.ts'
+import { type Db, openDb, storeError } from './store.ts'
 import { VerifyPool } from './verify-pool.ts'
 
 export interface LedgerOptions {
@@ -485,6 +485,15 @@ export class Ledger extends Resource {
   // ── lifecycle ──────────────────────────────────────────────────────────────────────────
 
   protected async _open(): Promise<void> {
+    try {
+      await this.#load()
+    } catch (err) {
+      // Damage found while reading the file is named (LK_LEDGER_CORRUPT), never a stack trace.
+      throw storeError(this.#opts.file, err)
+    }
+  }
+
+  async #load(): Promise<void> {
     this.registry.register(siteDapp(() => this.#site))
     for (const d of this.#opts.dapps ?? []) {
       try {

@@ -9,7 +9,9 @@
  * with a 200-byte body under 400 bytes on disk. Migrations are numbered; `user_version`
  * holds the schema version.
  */
+import { closeSync, fstatSync, openSync, readSync, statSync } from 'node:fs'
 import Database from 'better-sqlite3'
+import { errors, isLatchkeyError } from '../errors.ts'
 
 export type Db = Database.Database
 
@@ -99,28 +101,99 @@ const migrations: ReadonlyArray<(db: Db) => void> = [
 
 export const SCHEMA_VERSION = migrations.length
 
+/**
+ * Opens (or, where no file exists, creates) a ledger. A file that exists but is empty, is not a
+ * SQLite database, or is shorter than its header says is refused (LK_LEDGER_EMPTY,
+ * LK_LEDGER_CORRUPT): a damaged ledger is never silently replaced by a new site. The whole-file
+ * `PRAGMA quick_check` is not run here: it reads every page (seconds on a large ledger, at every
+ * start); damage past the header surfaces as SQLITE_CORRUPT, which `storeError` names.
+ */
 export function openDb(file: string, opts: { readonly?: boolean } = {}): Db {
-  const db = new Database(file, { readonly: opts.readonly ?? false, fileMustExist: opts.readonly ?? false })
-  if (!opts.readonly) {
-    // 8 KiB pages: ~5 bytes less per record than 4 KiB (fewer page headers and part-filled
-    // pages). Takes effect only when the file is created; an existing ledger keeps its size.
-    db.pragma('page_size = 8192')
-    db.pragma('journal_mode = WAL')
-    db.pragma('synchronous = FULL')
+  checkFile(file)
+  let db: Db | undefined
+  try {
+    db = new Database(file, { readonly: opts.readonly ?? false, fileMustExist: opts.readonly ?? false })
+    if (!opts.readonly) {
+      // 8 KiB pages: ~5 bytes less per record than 4 KiB (fewer page headers and part-filled
+      // pages). Takes effect only when the file is created; an existing ledger keeps its size.
+      db.pragma('page_size = 8192')
+      db.pragma('journal_mode = WAL')
+      db.pragma('synchronous = FULL')
+    }
+    db.pragma('cache_size = -16000') // 16 MB page cache: bounded memory on a Pi
+    db.pragma('temp_store = MEMORY')
+    if (!opts.readonly) migrate(db, file)
+    else db.prepare('SELECT count(*) FROM sqlite_schema').get() // reads page 1: a damaged one throws here
+    return db
+  } catch (err) {
+    db?.close()
+    throw storeError(file, err)
   }
-  db.pragma('cache_size = -16000') // 16 MB page cache: bounded memory on a Pi
-  db.pragma('temp_store = MEMORY')
-  if (!opts.readonly) migrate(db)
-  return db
 }
 
-function migrate(db: Db): void {
-  const version = db.pragma('user_version', { simple: true }) as number
-  if (version > SCHEMA_VERSION) {
-    throw new Error(
-      `ledger schema version ${version} is newer than this latchkey (${SCHEMA_VERSION}); upgrade latchkey`,
-    )
+const SQLITE_MAGIC = Buffer.from('SQLite format 3\0')
+/** The database header is the first 100 bytes of the file (sqlite.org/fileformat.html). */
+const HEADER_SIZE = 100
+
+/** Refuses a ledger file that exists but cannot be a ledger; an absent file is left to be created. */
+function checkFile(file: string): void {
+  let fd: number
+  try {
+    fd = openSync(file, 'r')
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return
+    throw err
   }
+  try {
+    const size = fstatSync(fd).size
+    if (size === 0) throw errors.LEDGER_EMPTY(file)
+    const header = Buffer.alloc(HEADER_SIZE)
+    const n = readSync(fd, header, 0, HEADER_SIZE, 0)
+    if (n < HEADER_SIZE || !header.subarray(0, SQLITE_MAGIC.length).equals(SQLITE_MAGIC))
+      throw errors.LEDGER_CORRUPT(file, 'not a SQLite database')
+    const raw = header.readUInt16BE(16)
+    const pageSize = raw === 1 ? 65536 : raw
+    if (pageSize < 512 || (pageSize & (pageSize - 1)) !== 0)
+      throw errors.LEDGER_CORRUPT(file, `the header names an impossible page size ${raw}`)
+    // The page count in the header is valid when its version number matches the change counter.
+    const pages = header.readUInt32BE(28)
+    const valid = header.readUInt32BE(24) === header.readUInt32BE(92)
+    // A write-ahead log may hold pages the file has yet to receive: the size is then unknown.
+    if (valid && pages > 0 && size < pages * pageSize && !hasWal(file))
+      throw errors.LEDGER_CORRUPT(
+        file,
+        `truncated: ${size} bytes where the header counts ${pages} pages of ${pageSize} bytes`,
+      )
+  } finally {
+    closeSync(fd)
+  }
+}
+
+function hasWal(file: string): boolean {
+  try {
+    return statSync(`${file}-wal`).size > 0
+  } catch {
+    return false
+  }
+}
+
+const CORRUPT_CODES = new Set(['SQLITE_CORRUPT', 'SQLITE_NOTADB'])
+
+/**
+ * The catalogued error for a failure while opening or reading a ledger file: SQLite's "corrupt"
+ * and "not a database" become LK_LEDGER_CORRUPT; anything else is returned as it is.
+ */
+export function storeError(file: string, err: unknown): unknown {
+  if (isLatchkeyError(err)) return err
+  const code = String((err as { code?: unknown }).code ?? '')
+  if (CORRUPT_CODES.has(code) || code.startsWith('SQLITE_CORRUPT_'))
+    return errors.LEDGER_CORRUPT(file, (err as Error).message)
+  return err
+}
+
+function migrate(db: Db, file: string): void {
+  const version = db.pragma('user_version', { simple: true }) as number
+  if (version > SCHEMA_VERSION) throw errors.LEDGER_SCHEMA(file, version, SCHEMA_VERSION)
   for (let v = version; v < SCHEMA_VERSION; v++) {
     db.transaction(() => {
       migrations[v]!(db)

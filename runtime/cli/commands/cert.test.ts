@@ -1,12 +1,11 @@
 /**
  * `latchkey cert` against a real ledger file (no node running: records go straight into the
- * file). The node's dapp list is stubbed here with the stand-in membership dapp and the
- * certifications dapp, as dapps/index.ts will list them once they are wired in.
+ * file), judged with the node's dapp list.
  */
 import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Command } from 'commander'
-import { describe, expect, it, vi } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { member } from '../../../dapps/certifications/test-support.ts'
 import { initSite } from '../../../provisioning/site.ts'
 import { tmpDir } from '../../../test/helpers/index.ts'
@@ -16,12 +15,6 @@ import { silentLogger } from '../../ledger/testing/fixtures.ts'
 import type { Io } from '../io.ts'
 import { writeRecord } from '../ledger-client.ts'
 import { certCommand } from './cert.ts'
-
-vi.mock('../../../dapps/index.ts', async () => {
-  const { certifications } = await import('../../../dapps/certifications/index.ts')
-  const { fakeMembership } = await import('../../../dapps/certifications/test-support.ts')
-  return { builtinDapps: [fakeMembership, certifications] }
-})
 
 async function setup() {
   const dir = tmpDir()

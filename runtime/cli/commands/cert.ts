@@ -10,45 +10,16 @@ import { Command } from 'commander'
 import { isDay, MEMBER_ID, TOOL_ID } from '../../../dapps/certifications/body.ts'
 import { exportCredential, verifyCredential } from '../../../dapps/certifications/credential.ts'
 import { certErrors } from '../../../dapps/certifications/errors.ts'
-import { allCerts, certifications, knownRevocations } from '../../../dapps/certifications/index.ts'
+import { allCerts, knownRevocations } from '../../../dapps/certifications/index.ts'
 import type { Certification } from '../../../dapps/certifications/model.ts'
-import { membership } from '../../../dapps/membership/index.ts'
-import { ledgerFile, nodeKeyFile } from '../../../provisioning/site.ts'
+import { nodeKeyFile } from '../../../provisioning/site.ts'
 import type { Config } from '../../config/load.ts'
-import { ledgerDapp } from '../../dapps.ts'
 import { errors } from '../../errors.ts'
 import { readKeyFile } from '../../keys.ts'
-import { Ledger } from '../../ledger/ledger.ts'
-import { createLogger } from '../../log.ts'
 import { configFrom, configOption } from '../common.ts'
 import type { Io } from '../io.ts'
 import { writeRecord } from '../ledger-client.ts'
-
-async function openReadonly(config: Config): Promise<Ledger> {
-  const file = ledgerFile(config)
-  if (!existsSync(file)) throw errors.NO_SITE(config.node.dataDir)
-  const ledger = new Ledger({
-    file,
-    log: createLogger({ level: 'warn' }),
-    readonly: true,
-    dapps: [membership, certifications].map(ledgerDapp),
-  })
-  await ledger.ready()
-  if (!ledger.site) {
-    await ledger.close()
-    throw errors.NO_SITE(config.node.dataDir)
-  }
-  return ledger
-}
-
-async function withLedger<T>(config: Config, use: (l: Ledger) => T | Promise<T>): Promise<T> {
-  const ledger = await openReadonly(config)
-  try {
-    return await use(ledger)
-  } finally {
-    await ledger.close()
-  }
-}
+import { withLocalLedger } from '../local-ledger.ts'
 
 const adminKeyFile = (config: Config, file: string | undefined) =>
   file ?? join(config.node.dataDir, 'keys', 'admin.key')
@@ -102,7 +73,7 @@ export function certCommand(io: Io): Command {
           throw errors.CLI_USAGE(`--expires must be a date YYYY-MM-DD, not "${opts.expires}"`)
         const config = configFrom(io, opts.config)
         // Name every revocation this node knows of: the grant overrides exactly those (README).
-        const after = await withLedger(config, (l) => knownRevocations(l.view, member, tool))
+        const after = await withLocalLedger(io, config, (l) => knownRevocations(l.view, member, tool))
         const body = {
           member,
           tool,
@@ -159,7 +130,7 @@ export function certCommand(io: Io): Command {
       checkMember(opts.member, '--member')
       if (opts.tool !== undefined && !TOOL_ID.test(opts.tool))
         throw errors.CLI_USAGE(`--tool "${opts.tool}" is not a tool id or class:<name>`)
-      const certs = await withLedger(configFrom(io, opts.config), (l) =>
+      const certs = await withLocalLedger(io, configFrom(io, opts.config), (l) =>
         allCerts(l.view).filter(
           (c) => (!opts.member || c.member === opts.member) && (!opts.tool || c.tool === opts.tool),
         ),
@@ -184,7 +155,7 @@ export function certCommand(io: Io): Command {
       checkMember(member, 'member')
       const config = configFrom(io, opts.config)
       const signer = readKeyFile(opts.key ?? nodeKeyFile(config))
-      const doc = await withLedger(config, (l) => exportCredential(l, member, signer))
+      const doc = await withLocalLedger(io, config, (l) => exportCredential(l, member, signer))
       writeFileSync(opts.out, doc, { mode: 0o644 })
       io.out(`exported the certifications of ${member} to ${opts.out}, signed by ${signer.id}\n`)
     })

@@ -1,28 +1,14 @@
 import { existsSync } from 'node:fs'
 import { Command } from 'commander'
-import { ledgerFile, nodeKeyFile } from '../../../provisioning/site.ts'
-import type { Config } from '../../config/load.ts'
+import { nodeKeyFile } from '../../../provisioning/site.ts'
 import { errors } from '../../errors.ts'
 import { readKeyFile } from '../../keys.ts'
 import { verifyExportFile, writeExport } from '../../ledger/export.ts'
 import { formatHlc } from '../../ledger/hlc.ts'
-import { Ledger } from '../../ledger/ledger.ts'
 import { decodeBody, toHex } from '../../ledger/record.ts'
-import { createLogger } from '../../log.ts'
 import { configFrom, configOption } from '../common.ts'
 import type { Io } from '../io.ts'
-
-async function openLedger(config: Config, readonly: boolean): Promise<Ledger> {
-  const file = ledgerFile(config)
-  if (!existsSync(file)) throw errors.NO_SITE(config.node.dataDir)
-  const ledger = new Ledger({ file, log: createLogger({ level: 'warn' }), readonly })
-  await ledger.ready()
-  if (!ledger.site) {
-    await ledger.close()
-    throw errors.NO_SITE(config.node.dataDir)
-  }
-  return ledger
-}
+import { openLocalLedger } from '../local-ledger.ts'
 
 export function ledgerCommand(io: Io): Command {
   const cmd = new Command('ledger').description('verify, export and show the signed ledger')
@@ -44,7 +30,7 @@ export function ledgerCommand(io: Io): Command {
           )
         return
       }
-      const ledger = await openLedger(configFrom(io, opts.config), true)
+      const ledger = await openLocalLedger(io, configFrom(io, opts.config))
       try {
         const v = await ledger.verifyAll()
         if (opts.json) io.out(`${JSON.stringify({ ok: !v.problem, ...v })}\n`)
@@ -63,7 +49,7 @@ export function ledgerCommand(io: Io): Command {
     .action(async (opts: { out: string; config?: string; key?: string }) => {
       const config = configFrom(io, opts.config)
       const signer = readKeyFile(opts.key ?? nodeKeyFile(config))
-      const ledger = await openLedger(config, true)
+      const ledger = await openLocalLedger(io, config)
       try {
         const s = writeExport(ledger, opts.out, signer)
         io.out(`exported ${s.count} records of site ${s.site} to ${s.file}, signed by ${s.exporter}\n`)
@@ -81,7 +67,7 @@ export function ledgerCommand(io: Io): Command {
       const limit = Number(opts.limit)
       if (!Number.isInteger(limit) || limit < 1)
         throw errors.CLI_USAGE(`--limit must be a whole number ≥ 1, not "${opts.limit}"`)
-      const ledger = await openLedger(configFrom(io, opts.config), true)
+      const ledger = await openLocalLedger(io, configFrom(io, opts.config))
       try {
         const rows = ledger.db
           .prepare(

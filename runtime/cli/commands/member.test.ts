@@ -1,12 +1,11 @@
 /**
  * `latchkey member` and `latchkey badge` against a real ledger file (no node answers, so writes
- * go into the file). The node's dapp list is stubbed with membership and credentials, as
- * dapps/index.ts lists them once they are wired in.
+ * go into the file), judged with the node's dapp list.
  */
 import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { Command, CommanderError } from 'commander'
-import { describe, expect, it, vi } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { initSite } from '../../../provisioning/site.ts'
 import { tmpDir } from '../../../test/helpers/index.ts'
 import { defaultConfig } from '../../config/load.ts'
@@ -16,12 +15,6 @@ import { silentLogger } from '../../ledger/testing/fixtures.ts'
 import type { Io } from '../io.ts'
 import { badgeCommand } from './badge.ts'
 import { memberCommand } from './member.ts'
-
-vi.mock('../../../dapps/index.ts', async () => {
-  const { membership } = await import('../../../dapps/membership/index.ts')
-  const { credentials } = await import('../../../dapps/credentials/index.ts')
-  return { builtinDapps: [membership, credentials] }
-})
 
 async function setup(opts: { site?: boolean } = {}) {
   const dir = tmpDir()

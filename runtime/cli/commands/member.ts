@@ -6,11 +6,9 @@
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { Writable } from 'node:stream'
 import { Command } from 'commander'
-import { credentials } from '../../../dapps/credentials/index.ts'
 import { memberErrors } from '../../../dapps/membership/errors.ts'
-import { listMembers, membership } from '../../../dapps/membership/index.ts'
+import { listMembers } from '../../../dapps/membership/index.ts'
 import {
   getMember,
   isActive,
@@ -22,17 +20,15 @@ import { expiresProblem, idProblem, memberProblem } from '../../../dapps/members
 import { membersToCsv, parseMembersCsv, planImport } from '../../../provisioning/members-csv.ts'
 import { ledgerFile } from '../../../provisioning/site.ts'
 import type { Config } from '../../config/load.ts'
-import { ledgerDapp } from '../../dapps.ts'
-import { errors } from '../../errors.ts'
 import { type KeyPair, readKeyFile } from '../../keys.ts'
 import type { FoldRecord } from '../../ledger/dapp.ts'
-import { Ledger } from '../../ledger/ledger.ts'
+import type { Ledger } from '../../ledger/ledger.ts'
 import type { Rejection } from '../../ledger/reasons.ts'
 import { decodeBody, encodeBody } from '../../ledger/record.ts'
-import { createLogger } from '../../log.ts'
 import { configFrom, configOption } from '../common.ts'
 import type { Io } from '../io.ts'
 import { writeRecord } from '../ledger-client.ts'
+import { openLocalLedger } from '../local-ledger.ts'
 
 // ── shared with `latchkey badge` ─────────────────────────────────────────────────────────
 
@@ -45,35 +41,9 @@ export function adminKey(config: Config, file: string | undefined): KeyPair {
   return readKeyFile(file ?? join(config.node.dataDir, 'keys', 'admin.key'))
 }
 
-/**
- * This node's ledger, read-only, with the membership and credentials dapps loaded (their
- * validators serve the local checks). Warnings go to stderr: stdout may be a CSV export.
- */
-export async function openDappLedger(io: Io, config: Config): Promise<Ledger> {
-  const file = ledgerFile(config)
-  if (!existsSync(file)) throw errors.NO_SITE(config.node.dataDir)
-  const destination = new Writable({
-    write(chunk, _enc, done) {
-      io.err(String(chunk))
-      done()
-    },
-  })
-  const ledger = new Ledger({
-    file,
-    log: createLogger({ level: 'warn', destination }),
-    readonly: true,
-    dapps: [membership, credentials].map(ledgerDapp),
-  })
-  try {
-    await ledger.ready()
-  } catch {
-    throw errors.NO_SITE(config.node.dataDir)
-  }
-  if (!ledger.site) {
-    await ledger.close()
-    throw errors.NO_SITE(config.node.dataDir)
-  }
-  return ledger
+/** This node's ledger, read-only, judged with the node's dapps (runtime/cli/local-ledger.ts). */
+export function openDappLedger(io: Io, config: Config): Promise<Ledger> {
+  return openLocalLedger(io, config)
 }
 
 /** Runs `fn` on this node's ledger (read-only), or returns null when this machine has none. */

@@ -1,8 +1,8 @@
 import { Command } from 'commander'
 import { applyConfiguredSafeStates } from '../../hardware.ts'
-import { createLogger } from '../../log.ts'
 import { configFrom, configOption } from '../common.ts'
 import type { Io } from '../io.ts'
+import { cliLogger } from '../local-ledger.ts'
 
 /** The supervisor hook (systemd ExecStopPost): every output to its safe state, whatever happened. */
 export function safeStateCommand(io: Io): Command {
@@ -13,7 +13,7 @@ export function safeStateCommand(io: Io): Command {
     .option(...configOption)
     .action(async (opts: { config?: string }) => {
       const config = configFrom(io, opts.config)
-      const log = createLogger({ level: config.log.level })
+      const log = cliLogger(io, config.log.level)
       const names = await applyConfiguredSafeStates({ config: config.hardware, log, env: io.env })
       io.out(
         `safe state applied to ${names.length} output(s)${names.length ? `: ${names.join(', ')}` : ''}\n`,

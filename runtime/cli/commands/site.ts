@@ -1,11 +1,10 @@
 import { Command } from 'commander'
-import { initSite, ledgerFile } from '../../../provisioning/site.ts'
+import { initSite } from '../../../provisioning/site.ts'
 import { errors } from '../../errors.ts'
-import { Ledger } from '../../ledger/ledger.ts'
 import { toHex } from '../../ledger/record.ts'
-import { createLogger } from '../../log.ts'
 import { configFrom, configOption } from '../common.ts'
 import type { Io } from '../io.ts'
+import { cliLogger, openLocalLedger } from '../local-ledger.ts'
 
 export function siteCommand(io: Io): Command {
   const site = new Command('site').description('create and inspect the site (genesis, admin keys)')
@@ -21,7 +20,7 @@ export function siteCommand(io: Io): Command {
       const config = configFrom(io, opts.config)
       if (opts.name.trim().length === 0 || opts.name.length > 128)
         throw errors.CLI_USAGE('--name must be 1–128 characters')
-      const log = createLogger({ level: 'warn' })
+      const log = cliLogger(io)
       const r = await initSite({ config, log, name: opts.name, adminKeyFile: opts.adminKey })
       io.out(
         [
@@ -44,14 +43,7 @@ export function siteCommand(io: Io): Command {
     .option('--json', 'print JSON')
     .action(async (opts: { config?: string; json?: boolean }) => {
       const config = configFrom(io, opts.config)
-      const ledger = new Ledger({
-        file: ledgerFile(config),
-        log: createLogger({ level: 'warn' }),
-        readonly: true,
-      })
-      await ledger.ready().catch(() => {
-        throw errors.NO_SITE(config.node.dataDir)
-      })
+      const ledger = await openLocalLedger(io, config)
       try {
         if (!ledger.site) throw errors.NO_SITE(config.node.dataDir)
         const info = ledger.state.get<{ name: string }>('site/info')
