@@ -146,8 +146,8 @@ export function verifyExportFile(file: string): ExportVerification {
   try {
     for (const f of frames(file)) {
       if (index++ === 0) {
-        const header = dagCbor.decode(f) as { format?: unknown; site?: unknown }
-        if (header.format !== 1 || !(header.site instanceof Uint8Array))
+        const header = decodeCbor(f) as { format?: unknown; site?: unknown } | null
+        if (header?.format !== 1 || !(header.site instanceof Uint8Array))
           return fail({ problem: 'unsupported export header' })
         site = header.site
         result.site = toHex(site)
@@ -166,14 +166,9 @@ export function verifyExportFile(file: string): ExportVerification {
     return fail({ problem: (err as Error).message })
   }
   if (!pending || !site) return fail({ problem: 'export has no trailer' })
-  const t = dagCbor.decode(pending) as {
-    count: number
-    digest: Uint8Array
-    exporter: Uint8Array
-    hlc: number[]
-    sig: Uint8Array
-  }
-  result.exporter = t.exporter instanceof Uint8Array ? toHex(t.exporter) : null
+  const t = decodeTrailer(pending)
+  if (typeof t === 'string') return fail({ problem: t })
+  result.exporter = toHex(t.exporter)
   if (t.count !== result.checked)
     return fail({ problem: `trailer counts ${t.count} records, the file holds ${result.checked}` })
   if (!equalBytes(new Uint8Array(digest.digest()), t.digest))
@@ -188,6 +183,41 @@ export function verifyExportFile(file: string): ExportVerification {
   if (!enrolled.has(toHex(t.exporter)))
     return fail({ problem: 'the exporter is not a key enrolled in this ledger' })
   return { ...result, ok: true }
+}
+
+interface Trailer {
+  count: number
+  digest: Uint8Array
+  exporter: Uint8Array
+  hlc: number[]
+  sig: Uint8Array
+}
+
+function decodeCbor(bytes: Uint8Array): unknown {
+  try {
+    return dagCbor.decode(bytes)
+  } catch {
+    return undefined
+  }
+}
+
+/** The trailer frame, or a sentence saying why the last frame is not one. */
+function decodeTrailer(bytes: Uint8Array): Trailer | string {
+  const t = decodeCbor(bytes) as Partial<Trailer> | null | undefined
+  const bytesOf = (v: unknown, n: number) => v instanceof Uint8Array && v.length === n
+  if (
+    typeof t !== 'object' ||
+    t === null ||
+    !Number.isSafeInteger(t.count) ||
+    !bytesOf(t.digest, 32) ||
+    !bytesOf(t.exporter, 32) ||
+    !bytesOf(t.sig, 64) ||
+    !Array.isArray(t.hlc) ||
+    t.hlc.length !== 2 ||
+    !t.hlc.every((n) => Number.isSafeInteger(n) && n >= 0)
+  )
+    return 'the last frame is not an export trailer (the file is truncated or was altered)'
+  return t as Trailer
 }
 
 function checkRecord(
