@@ -33,4 +33,32 @@ describe('key files', () => {
     writeFileSync(file, '{"type":"ed25519","seed":"zz"}', { mode: 0o600 })
     expect(() => readKeyFile(file)).toThrow(expect.objectContaining({ code: errors.KEY_INVALID.code }))
   })
+
+  it('a key file that is empty, truncated, garbage or JSON null, or holds a wrong-length seed is LK_KEY_INVALID', () => {
+    const dir = tmpDir()
+    const good = JSON.stringify({ type: 'ed25519', seed: 'ab'.repeat(32) })
+    const bad: Record<string, string> = {
+      empty: '',
+      blank: '\n',
+      truncated: good.slice(0, 30),
+      garbage: '\u0000\u00ff binary junk',
+      null: 'null',
+      number: '42',
+      array: '[1,2]',
+      'short seed': JSON.stringify({ type: 'ed25519', seed: 'ab'.repeat(31) }),
+      'long seed': JSON.stringify({ type: 'ed25519', seed: 'ab'.repeat(33) }),
+      'seed not hex': JSON.stringify({ type: 'ed25519', seed: 'zz'.repeat(32) }),
+      'wrong type': JSON.stringify({ type: 'rsa', seed: 'ab'.repeat(32) }),
+    }
+    for (const [name, text] of Object.entries(bad)) {
+      const file = join(dir, `${name}.key`)
+      writeFileSync(file, text, { mode: 0o600 })
+      expect(() => readKeyFile(file), name).toThrow(
+        expect.objectContaining({ code: errors.KEY_INVALID.code }),
+      )
+    }
+    const file = join(dir, 'good.key')
+    writeFileSync(file, good, { mode: 0o600 })
+    expect(readKeyFile(file).id).toMatch(/^[0-9a-f]{64}$/)
+  })
 })

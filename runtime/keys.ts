@@ -51,7 +51,10 @@ export function generateSeed(): Uint8Array {
   return new Uint8Array(randomBytes(32))
 }
 
-/** Reads a key file, refusing one that others can read. */
+const RESTORE =
+  '; restore the file from a backup of the key (a lost node key is replaced by enrolling a new one)'
+
+/** Reads a key file, refusing one that others can read, is empty, or does not hold a 32-byte seed. */
 export function readKeyFile(file: string): KeyPair {
   let fd: number
   try {
@@ -66,17 +69,27 @@ export function readKeyFile(file: string): KeyPair {
   try {
     const mode = fstatSync(fd).mode & 0o777
     if ((mode & 0o077) !== 0) throw errors.KEY_PERMISSIONS(file, mode)
-    const text = readFileSync(fd, 'utf8')
-    let doc: { type?: unknown; seed?: unknown }
+    let text: string
+    try {
+      text = readFileSync(fd, 'utf8')
+    } catch (err) {
+      throw errors.KEY_INVALID(file, `cannot be read (${(err as NodeJS.ErrnoException).code})`)
+    }
+    if (text.trim() === '') throw errors.KEY_INVALID(file, `the file is empty${RESTORE}`)
+    let doc: unknown
     try {
       doc = JSON.parse(text)
     } catch {
-      throw errors.KEY_INVALID(file, 'not JSON')
+      throw errors.KEY_INVALID(file, `not JSON (truncated or overwritten?)${RESTORE}`)
     }
-    if (doc.type !== 'ed25519' || typeof doc.seed !== 'string' || !/^[0-9a-f]{64}$/.test(doc.seed)) {
-      throw errors.KEY_INVALID(file, 'expected {"type":"ed25519","seed":"<64 hex digits>"}')
+    const { type, seed } = (typeof doc === 'object' && doc !== null ? doc : {}) as {
+      type?: unknown
+      seed?: unknown
     }
-    return keyPairFromSeed(Buffer.from(doc.seed, 'hex'))
+    if (type !== 'ed25519' || typeof seed !== 'string' || !/^[0-9a-f]{64}$/.test(seed)) {
+      throw errors.KEY_INVALID(file, `expected {"type":"ed25519","seed":"<64 hex digits>"}${RESTORE}`)
+    }
+    return keyPairFromSeed(Buffer.from(seed, 'hex'))
   } finally {
     closeSync(fd)
   }

@@ -137,3 +137,24 @@ describe('a damaged ledger file', () => {
     expect(statSync(file).size).toBe(0)
   })
 })
+
+describe('a damaged key file', () => {
+  it("node start with a garbage node key exits 1 with LK_KEY_INVALID's sentence, no stack trace", async () => {
+    const { env, dir } = await siteDir()
+    const key = join(dir, 'keys', 'node.key')
+    writeFileSync(key, 'null', { mode: 0o600 })
+    const p = spawnTracked(process.execPath, [BIN, 'run'], { env: { ...env, LATCHKEY_HTTP_PORT: '0' } })
+    const { code } = await p.exited
+    expect(code).toBe(1)
+    expect(p.stderr()).toContain(`key file ${key} is not a usable Ed25519 key`)
+    expect(p.stderr()).not.toMatch(/\n\s+at /)
+  })
+
+  it('a CLI command that signs with an empty key file reports LK_KEY_INVALID', async () => {
+    const { env, dir } = await siteDir()
+    writeFileSync(join(dir, 'keys', 'node.key'), '', { mode: 0o600 })
+    writeFileSync(join(dir, 'keys', 'admin.key'), '{"type":"ed25519","se', { mode: 0o600 })
+    expect((await cli(env, dir, 'ledger', 'export', '-o', join(dir, 'x.export'))).code).toBe('LK_KEY_INVALID')
+    expect((await cli(env, dir, 'member', 'add', 'alice', '--name', 'Alice')).code).toBe('LK_KEY_INVALID')
+  })
+})
