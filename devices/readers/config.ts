@@ -95,6 +95,15 @@ const KEYS: Record<ReaderType, readonly string[]> = {
 }
 export const READER_TYPES = Object.keys(KEYS) as ReaderType[]
 
+/**
+ * The name a reader goes by in badge events, logs and health: its `name`, or `<type>:<path>`
+ * (`<type>:<chip>` for Wiegand). Doors and tools name their reader by it (devices/readers/index.ts
+ * gives readers the same default).
+ */
+export function readerName(c: ReaderConfig): string {
+  return c.name ?? `${c.type}:${'chip' in c ? c.chip : c.path}`
+}
+
 /** Validates a reader config object; returns it frozen, or throws LK_READER_CONFIG / LK_READER_UNKNOWN_KEY. */
 export function validateReaderConfig(raw: unknown): ReaderConfig {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {

@@ -179,4 +179,69 @@ describe('config', () => {
       expect((err as { details: { suggestion?: string } }).details.suggestion).toBe('passwordEnv')
     }
   })
+
+  it('malformed YAML is reported at its real 1-based line and column, not line 0, column 0', () => {
+    const file = configFile('log:\n  level: info\nhttp: { port: 80\nnode:\n  name: x\n')
+    try {
+      loadConfigFile(file, { env: {} })
+      expect.unreachable()
+    } catch (err) {
+      expect((err as { code: string }).code).toBe(errors.CONFIG_YAML.code)
+      const { line, col } = (err as { details: { line: number; col: number } }).details
+      expect(line).toBeGreaterThanOrEqual(3)
+      expect(col).toBeGreaterThanOrEqual(1)
+    }
+  })
+
+  const wired = (readers: string[], ref: string, section: 'doors' | 'tools' = 'doors') =>
+    configFile(
+      [
+        'hardware:',
+        '  outputs:',
+        '    - { name: front-lock, kind: lock, line: { name: GPIO17 } }',
+        '    - { name: saw-relay, kind: relay, line: { name: GPIO18 } }',
+        '  readers:',
+        ...readers.map((r) => `    - ${r}`),
+        section === 'doors'
+          ? `doors:\n  - { name: front, reader: "${ref}", lock: front-lock }`
+          : `tools:\n  - { name: saw, reader: "${ref}", relay: saw-relay }`,
+        '',
+      ].join('\n'),
+    )
+
+  it('a door that names an unnamed reader by its type is resolved to the name its badges carry', () => {
+    const c = loadConfigFile(wired(['{ type: rdm6300, path: /dev/ttyS0 }'], 'rdm6300'), { env: {} })
+    expect(c.doors[0]!.reader).toBe('rdm6300:/dev/ttyS0')
+    const t = loadConfigFile(
+      wired(['{ type: wiegand26, chip: gpiochip0, d0: 5, d1: 6 }'], 'wiegand26', 'tools'),
+      {
+        env: {},
+      },
+    )
+    expect(t.tools[0]!.reader).toBe('wiegand26:gpiochip0')
+    // A name, or the runtime's default name, is kept as written.
+    const named = wired(['{ type: rdm6300, path: /dev/ttyS0, name: front-reader }'], 'front-reader')
+    expect(loadConfigFile(named, { env: {} }).doors[0]!.reader).toBe('front-reader')
+    const full = wired(['{ type: rdm6300, path: /dev/ttyS0 }'], 'rdm6300:/dev/ttyS0', 'tools')
+    expect(loadConfigFile(full, { env: {} }).tools[0]!.reader).toBe('rdm6300:/dev/ttyS0')
+  })
+
+  it('a reader reference that matches no reader, or two unnamed readers of its type, is refused at doors[i].reader / tools[i].reader', () => {
+    const refused = (file: string, key: string) => {
+      try {
+        loadConfigFile(file, { env: {} })
+        expect.unreachable()
+      } catch (err) {
+        expect((err as { code: string }).code).toBe(errors.CONFIG_INVALID.code)
+        expect((err as { details: { key: string } }).details.key).toBe(key)
+      }
+    }
+    const two = ['{ type: rdm6300, path: /dev/ttyS0 }', '{ type: rdm6300, path: /dev/ttyUSB0 }']
+    refused(wired(two, 'rdm6300'), 'doors[0].reader')
+    refused(wired(two, 'rdm6300', 'tools'), 'tools[0].reader')
+    // A named reader is not named by its type.
+    refused(wired(['{ type: rdm6300, path: /dev/ttyS0, name: front-reader }'], 'rdm6300'), 'doors[0].reader')
+    refused(wired(['{ type: pn532, path: /dev/ttyS0 }'], 'rdm6300', 'tools'), 'tools[0].reader')
+    refused(wired(['{ type: rdm6300, path: /dev/ttyS0 }'], 'front-reader'), 'doors[0].reader')
+  })
 })

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
 import { LineCounter, parseDocument } from 'yaml'
 import type { z } from 'zod'
-import { validateReaderConfig } from '../../devices/readers/config.ts'
+import { type ReaderConfig, readerName, validateReaderConfig } from '../../devices/readers/config.ts'
 import { errors } from '../errors.ts'
 import { type Config, configSchema, envOverrides, MIN_BRIDGE_PASSWORD } from './schema.ts'
 
@@ -34,7 +34,8 @@ export function loadConfigFile(file: string, opts: LoadOptions = {}): Config {
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true })
   const first = doc.errors[0]
   if (first) {
-    const pos = first.linePos?.[0] ?? { line: 0, col: 0 }
+    // 1-based, where the parser stopped (the error's linePos is filled only with prettyErrors).
+    const pos = first.linePos?.[0] ?? lines.linePos(first.pos[0])
     throw errors.CONFIG_YAML(file, pos.line, pos.col, first.message.split('\n')[0] ?? first.code)
   }
   const raw: unknown = doc.toJS() ?? {}
@@ -149,7 +150,6 @@ function checkDevices(config: Config, where: (path: readonly PropertyKey[]) => s
       seen.add(d.name)
     })
   }
-  checkWiring(config, where)
   config.hardware.readers = config.hardware.readers.map((raw, i) => {
     try {
       return validateReaderConfig(raw) as unknown as (typeof config.hardware.readers)[number]
@@ -161,31 +161,60 @@ function checkDevices(config: Config, where: (path: readonly PropertyKey[]) => s
       )
     }
   })
+  const readerNames = new Set<string>()
+  ;(config.hardware.readers as unknown as ReaderConfig[]).forEach((r, i) => {
+    const name = readerName(r)
+    if (readerNames.has(name))
+      throw errors.CONFIG_INVALID(
+        where(['hardware', 'readers', i]),
+        `hardware.readers[${i}]`,
+        `is named "${name}" like an earlier reader; give each reader its own \`name\``,
+      )
+    readerNames.add(name)
+  })
+  checkWiring(config, where)
+}
+
+/**
+ * A door's or tool's `reader`: a reader's name as the runtime gives it (readerName). An unnamed
+ * reader may also be named by its type when it is the only unnamed reader of that type: the
+ * reference is resolved here to the reader's name, or badges at that door would match no reader.
+ */
+function resolveReader(readers: readonly ReaderConfig[], ref: string): string | { problem: string } {
+  const names = readers.map(readerName)
+  if (names.includes(ref)) return ref
+  const byType = readers.filter((r) => r.name === undefined && r.type === ref)
+  if (byType.length === 1) return readerName(byType[0]!)
+  const list = names.length ? names.map((n) => `"${n}"`).join(', ') : 'none are configured'
+  if (byType.length > 1)
+    return {
+      problem: `"${ref}" matches ${byType.length} unnamed readers of that type (${byType.map(readerName).join(', ')}); give each a \`name\` in hardware.readers and use it here`,
+    }
+  return { problem: `"${ref}" must name a hardware.readers entry; the readers are: ${list}` }
 }
 
 /** Doors and tools name hardware: each name must exist, with the right kind. */
 function checkWiring(config: Config, where: (path: readonly PropertyKey[]) => string): void {
   const outputs = new Map(config.hardware.outputs.map((o) => [o.name, o.kind]))
   const inputs = new Map(config.hardware.inputs.map((i) => [i.name, i.kind]))
-  const readers = new Set(
-    config.hardware.readers.map((r) =>
-      String((r as { name?: unknown }).name ?? (r as { type: string }).type),
-    ),
-  )
+  const readers = config.hardware.readers as unknown as ReaderConfig[]
+  const reader = (section: 'doors' | 'tools', i: number, ref: string): string => {
+    const resolved = resolveReader(readers, ref)
+    if (typeof resolved === 'string') return resolved
+    throw errors.CONFIG_INVALID(where([section, i, 'reader']), `${section}[${i}].reader`, resolved.problem)
+  }
   const need = (
     section: 'doors' | 'tools',
     i: number,
     key: string,
     name: string | undefined,
-    kinds: Map<string, string> | Set<string>,
-    kind?: string,
+    kinds: Map<string, string>,
+    kind: string,
   ) => {
     if (name === undefined) return
-    const have = kinds instanceof Set ? (kinds.has(name) ? 'reader' : undefined) : kinds.get(name)
-    if (have === undefined || (kind && have !== kind)) {
-      const what = kind
-        ? `a hardware ${kinds === inputs ? 'input' : 'output'} of kind ${kind}`
-        : 'a hardware.readers entry'
+    const have = kinds.get(name)
+    if (have !== kind) {
+      const what = `a hardware ${kinds === inputs ? 'input' : 'output'} of kind ${kind}`
       throw errors.CONFIG_INVALID(
         where([section, i, key]),
         `${section}[${i}].${key}`,
@@ -194,13 +223,13 @@ function checkWiring(config: Config, where: (path: readonly PropertyKey[]) => st
     }
   }
   config.doors.forEach((d, i) => {
-    need('doors', i, 'reader', d.reader, readers)
+    d.reader = reader('doors', i, d.reader)
     need('doors', i, 'lock', d.lock, outputs, 'lock')
     need('doors', i, 'contact', d.contact, inputs, 'door-contact')
     need('doors', i, 'exit', d.exit, inputs, 'exit-button')
   })
   config.tools.forEach((t, i) => {
-    need('tools', i, 'reader', t.reader, readers)
+    t.reader = reader('tools', i, t.reader)
     need('tools', i, 'relay', t.relay, outputs, 'relay')
     need('tools', i, 'led', t.led, outputs, 'led')
     need('tools', i, 'buzzer', t.buzzer, outputs, 'buzzer')

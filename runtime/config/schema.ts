@@ -49,7 +49,10 @@ const inputSchema = z.strictObject({
 
 const doorSchema = z.strictObject({
   name: deviceName,
-  /** The badge reader at this door (a hardware.readers entry's name, or its type when unnamed). */
+  /**
+   * The badge reader at this door: a hardware.readers entry's name (an unnamed reader's is
+   * `<type>:<path>`), or the type of the only unnamed reader of that type (load.ts resolves it).
+   */
   reader: z.string().min(1),
   /** The lock output (its pulseMs is the unlock time). */
   lock: deviceName,
