@@ -8,7 +8,18 @@ export interface Io {
   exitCode?: number
 }
 
+/**
+ * The real process's streams. A reader that closes stdout early (`latchkey member list | head`)
+ * has taken all it wants: the command ends quietly (exit 0), not with an EPIPE stack trace.
+ */
 export function processIo(): Io {
+  for (const stream of [process.stdout, process.stderr]) {
+    if (stream.listenerCount('error') > 0) continue
+    stream.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EPIPE') process.exit(0)
+      throw err
+    })
+  }
   return {
     out: (t) => process.stdout.write(t),
     err: (t) => process.stderr.write(t),
