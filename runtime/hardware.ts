@@ -10,6 +10,7 @@ import type { Clock } from '../devices/clock.ts'
 import { createGpio, type GpioDriver } from '../devices/gpio/index.ts'
 import { CurrentSense, type DebouncedInput, DoorContact, EStop, ExitButton } from '../devices/inputs/index.ts'
 import { applySafeStates, Buzzer, Led, Lock, type Output, ToolRelay } from '../devices/outputs/index.ts'
+import { type ReaderConfig, readerName } from '../devices/readers/config.ts'
 import { type BadgeReader, createReader } from '../devices/readers/index.ts'
 import type { Config } from './config/load.ts'
 import type { InputConfig, OutputConfig } from './config/schema.ts'
@@ -66,7 +67,7 @@ export class Hardware extends Resource {
     }
     for (const r of config.readers) {
       const reader = createReader(r, {
-        log: log.child({ reader: r.name ?? r.type }),
+        log: log.child({ reader: readerName(r as unknown as ReaderConfig) }),
         ...(clock ? { clock } : {}),
       })
       this.readers.set(reader.name, reader)
