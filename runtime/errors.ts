@@ -163,13 +163,6 @@ export const errors = {
     (what: string, problem: string) => `${what} failed verification: ${problem}`,
     (what: string) => ({ what }),
   ),
-  LEDGER_BUSY: define(
-    'LK_LEDGER_BUSY',
-    'usage',
-    (key: string, seq: number) =>
-      `a record by key ${key.slice(0, 16)}… (seq ${seq}) is already being written; retry in a moment`,
-    (key: string, seq: number) => ({ key, seq }),
-  ),
   NODE_REFUSED: define(
     'LK_NODE_REFUSED',
     'operational',
