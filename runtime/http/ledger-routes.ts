@@ -32,7 +32,13 @@ export const httpErrors = {
     () => ({}),
     401,
   ),
-  NOT_OPEN: define('LK_LEDGER_NOT_OPEN', 'operational', () => 'the ledger is not open yet', () => ({}), 503),
+  NOT_OPEN: define(
+    'LK_LEDGER_NOT_OPEN',
+    'operational',
+    () => 'the ledger is not open yet',
+    () => ({}),
+    503,
+  ),
 }
 
 const HEX = /^(?:[0-9a-f]{2})*$/

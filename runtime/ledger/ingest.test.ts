@@ -164,7 +164,7 @@ describe('Ledger.ingest refuses bad input with a stable reason', () => {
     await expectUnharmedAndWorking(l, before)
   })
 
-  it('a record of an unknown type never blocks its author\'s later records', async () => {
+  it("a record of an unknown type never blocks its author's later records", async () => {
     const l = await site()
     const before = snapshot(l)
     const r = craft(l, DEVICE, 'nobody.thing', { x: 1 })
@@ -183,7 +183,6 @@ describe('Ledger.ingest refuses bad input with a stable reason', () => {
     expect(l.statusOf(toHex(next.id))).toBe('applied')
     expect(l.view.get('test/d')).toBe(4)
     expect((await l.verifyAll()).problem).toBeNull()
-  })
   })
 
   it('oversize body (> 4096 bytes) → OVERSIZE', async () => {

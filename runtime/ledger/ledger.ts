@@ -19,7 +19,6 @@
 import type { KeyObject } from 'node:crypto'
 import { EventEmitter } from 'node:events'
 import * as dagCbor from '@ipld/dag-cbor'
-import { errors } from '../errors.ts'
 import { Resource } from '../lifecycle.ts'
 import type { Logger } from '../log.ts'
 import { Checkpointer } from './checkpointer.ts'
@@ -823,10 +822,12 @@ export class Ledger extends Resource {
     if (author && author.idx >= 0 && record.seq <= author.headSeq) {
       this.#writeRows()
       const held = this.#idAt(author.idx, record.seq)
-      if (held && equalBytes(held, record.id))
-        return { id, duplicate: true, ...this.#outcome(id, record) }
+      if (held && equalBytes(held, record.id)) return { id, duplicate: true, ...this.#outcome(id, record) }
       throw refusal(
-        reject(Reason.SEQ_TAKEN, `seq ${record.seq} of this key is taken by another record (head ${author.headSeq})`),
+        reject(
+          Reason.SEQ_TAKEN,
+          `seq ${record.seq} of this key is taken by another record (head ${author.headSeq})`,
+        ),
       )
     }
     // The same checks ingest applies (no fork branch: the seq is past the author's head).
@@ -836,7 +837,8 @@ export class Ledger extends Resource {
     const verdict = this.#judge(this.#foldRecordFrom(record))
     if (verdict && verdict !== DEFERRED) throw refusal(verdict)
     const report = this.ingestRecords([record], { trusted: true })
-    if (report.accepted !== 1) throw new Error(`submitted record passed its checks but was not stored: ${JSON.stringify(report)}`)
+    if (report.accepted !== 1)
+      throw new Error(`submitted record passed its checks but was not stored: ${JSON.stringify(report)}`)
     return { id, duplicate: false, ...this.#outcome(id, record) }
   }
 
@@ -1240,7 +1242,8 @@ export class Ledger extends Resource {
       this.#types.set(r.type, typeIdx)
       this.#typesByIdx[typeIdx] = r.type
     }
-    if (!this.registry.owner(r.type)) this.#deferredCounts.set(r.type, (this.#deferredCounts.get(r.type) ?? 0) + 1)
+    if (!this.registry.owner(r.type))
+      this.#deferredCounts.set(r.type, (this.#deferredCounts.get(r.type) ?? 0) + 1)
     const parents = r.parents.length > 0 ? Buffer.concat(r.parents) : null
     const rowid = this.#nextRowid++
     this.#rowValues.push(rowid, author.idx, r.seq, r.hlc.ms, r.hlc.c, typeIdx, r.id, r.sig, parents, r.body)
@@ -1562,7 +1565,9 @@ export class Ledger extends Resource {
     this.#deferredCounts.clear()
     for (const [type, idx] of this.#types) {
       if (this.registry.owner(type)) continue
-      const n = (this.db.prepare('SELECT count(*) AS n FROM records WHERE type = ?').get(idx) as { n: number }).n
+      const n = (
+        this.db.prepare('SELECT count(*) AS n FROM records WHERE type = ?').get(idx) as { n: number }
+      ).n
       if (n > 0) this.#deferredCounts.set(type, n)
     }
   }
@@ -1880,7 +1885,9 @@ export class Ledger extends Resource {
       else
         this.#stmts.metaPut.run(
           'deferred',
-          dagCbor.encode(Object.fromEntries([...this.#deferred].map(([t, k]) => [t, [k.hlc.ms, k.hlc.c, k.id]]))),
+          dagCbor.encode(
+            Object.fromEntries([...this.#deferred].map(([t, k]) => [t, [k.hlc.ms, k.hlc.c, k.id]])),
+          ),
         )
     }
     if (++this.#sincePrune >= 1000) this.#pruneUndo()
