@@ -189,13 +189,6 @@ export const errors = {
       `ledger file ${file} has schema version ${version}, newer than this latchkey knows (${known}); upgrade latchkey to open it`,
     (file: string, version: number) => ({ file, version }),
   ),
-  LEDGER_BUSY: define(
-    'LK_LEDGER_BUSY',
-    'usage',
-    (key: string, seq: number) =>
-      `a record by key ${key.slice(0, 16)}… (seq ${seq}) is already being written; retry in a moment`,
-    (key: string, seq: number) => ({ key, seq }),
-  ),
   NODE_REFUSED: define(
     'LK_NODE_REFUSED',
     'operational',

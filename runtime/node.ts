@@ -173,7 +173,7 @@ export class LatchkeyNode extends Resource {
         log: log.child({ component: 'http' }),
       })
       this.http.route('GET', '/api/v1/status', () => this.status())
-      ledgerRoutes(this.http, () => this.ledger)
+      ledgerRoutes(this.http, { ledger: () => this.ledger, nodeKey: () => pair.id })
       this.http.route('GET', '/api/v1/dapps/:dapp/:query', (req) =>
         this.dapps!.query(req.params.dapp!, req.params.query!, req.query),
       )

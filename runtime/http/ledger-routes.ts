@@ -1,65 +1,90 @@
 /**
  * Ledger routes: how a client that holds a key the node does not (an admin on their laptop)
- * writes a record. `prepare` returns the unsigned next record of that key; the client checks
- * it says what was asked, signs its id, and `submit`s it; the node ingests it like a record
- * from any peer (signature, chain, authority, the dapp's validator).
+ * writes a record. `prepare` returns the unsigned next record of the key the request is signed
+ * by, judged as the fold would judge it at the tip; the client checks it says what was asked,
+ * signs its id, and `submit`s it; the node checks and judges it again and stores it, or refuses
+ * it and keeps nothing (docs/PROTOCOL.md §4, "Records from key holders").
  *
- *   POST /api/v1/ledger/prepare  {type, body: hex CBOR, author: hex key}  → {record: hex, id: hex}
- *   POST /api/v1/ledger/submit   {wire: hex (sig || record)}              → {accepted, rejection}
+ *   POST /api/v1/ledger/prepare  {type, body: hex CBOR, author?: hex key}  → {record: hex, id: hex}
+ *   POST /api/v1/ledger/submit   {wire: hex (sig || record)}               → {id, duplicate, status, rejection}
+ *
+ * A refusal answers 4xx `{error: {code, reason, message}}` (runtime/ledger/refusals.ts).
  */
 import { define } from '../errors.ts'
 import type { Ledger } from '../ledger/ledger.ts'
-import { fromHex, recordId, SIG_BYTES, toHex } from '../ledger/record.ts'
-import type { HttpServer } from './server.ts'
+import { Reason } from '../ledger/reasons.ts'
+import { fromHex, toHex } from '../ledger/record.ts'
+import { refusals } from '../ledger/refusals.ts'
+import type { Caller, HttpServer, RouteHandler } from './server.ts'
 
 export const httpErrors = {
-  BAD_REQUEST: define('LK_HTTP_BAD_REQUEST', 'usage', (what: string) => `bad request: ${what}`),
-  REFUSED: define(
-    'LK_RECORD_REFUSED',
+  BAD_REQUEST: define(
+    'LK_HTTP_BAD_REQUEST',
     'usage',
-    (code: string, detail: string) => `the record was refused (${code}): ${detail}`,
-    (code: string) => ({ reason: code }),
+    (what: string, _reason?: string) => `bad request: ${what}`,
+    (_what: string, reason: string = Reason.BAD_FIELD) => ({ reason }),
+    400,
+  ),
+  UNSIGNED: define(
+    'LK_LEDGER_UNSIGNED',
+    'usage',
+    () => 'records are prepared and submitted only in requests signed by an enrolled key',
+    () => ({}),
+    401,
+  ),
+  NOT_OPEN: define(
+    'LK_LEDGER_NOT_OPEN',
+    'operational',
+    () => 'the ledger is not open yet',
+    () => ({}),
+    503,
   ),
 }
 
 const HEX = /^(?:[0-9a-f]{2})*$/
 
-function hexField(body: unknown, key: string, length?: number): Uint8Array {
+function hexField(body: unknown, key: string): Uint8Array {
   const v = (body as Record<string, unknown> | null)?.[key]
-  if (typeof v !== 'string' || !HEX.test(v)) throw httpErrors.BAD_REQUEST(`\`${key}\` must be lower-case hex`)
-  const bytes = fromHex(v)
-  if (length !== undefined && bytes.length !== length)
-    throw httpErrors.BAD_REQUEST(`\`${key}\` must be ${length} bytes`)
-  return bytes
+  if (typeof v !== 'string' || !HEX.test(v))
+    throw httpErrors.BAD_REQUEST(`\`${key}\` must be lower-case hex`, Reason.MALFORMED)
+  return fromHex(v)
 }
 
-export function ledgerRoutes(http: HttpServer, ledger: () => Ledger | null): void {
+/** The key a request writes as: the one it is signed by, never the node's own. */
+function writer(caller: Caller | null, nodeKey: () => string | null): string {
+  if (!caller) throw httpErrors.UNSIGNED()
+  if (caller.key === nodeKey()) throw refusals.NODE_KEY()
+  return caller.key
+}
+
+/** Where the routes are registered: the HTTP server (or, in tests, anything that collects them). */
+export type RouteTable = Pick<HttpServer, 'route'>
+
+export interface LedgerRouteOptions {
+  ledger: () => Ledger | null
+  /** The node's own public key, hex: its records are written only by the node. */
+  nodeKey: () => string | null
+}
+
+export function ledgerRoutes(http: RouteTable, opts: LedgerRouteOptions): void {
   const open = () => {
-    const l = ledger()
-    if (!l?.opened) throw httpErrors.BAD_REQUEST('the ledger is not open')
+    const l = opts.ledger()
+    if (!l?.opened) throw httpErrors.NOT_OPEN()
     return l
   }
-  http.route('POST', '/api/v1/ledger/prepare', ({ body }) => {
-    const type = (body as { type?: unknown } | null)?.type
-    if (typeof type !== 'string') throw httpErrors.BAD_REQUEST('`type` must be a record type')
-    const r = open().prepare(type, hexField(body, 'body'), hexField(body, 'author', 32))
+  const prepare: RouteHandler = ({ body, caller }) => {
+    const key = writer(caller, opts.nodeKey)
+    const fields = body as { type?: unknown; author?: unknown } | null
+    if (typeof fields?.type !== 'string') throw httpErrors.BAD_REQUEST('`type` must be a record type')
+    if (fields.author !== undefined && fields.author !== key)
+      throw refusals.WRONG_AUTHOR(String(fields.author), key)
+    const r = open().prepare(fields.type, hexField(body, 'body'), fromHex(key))
     return { record: toHex(r.bytes), id: toHex(r.id) }
-  })
-  http.route('POST', '/api/v1/ledger/submit', ({ body }) => {
-    const l = open()
-    const wire = hexField(body, 'wire')
-    const report = l.ingest([wire])
-    const reason = Object.keys(report.reasons)[0]
-    if (report.accepted === 0 && report.duplicates === 0) {
-      const q = l.quarantined().at(-1)
-      throw httpErrors.REFUSED(reason ?? 'UNKNOWN', q?.detail ?? 'not accepted')
-    }
-    const id = toHex(recordId(wire.subarray(SIG_BYTES)))
-    return {
-      accepted: report.accepted === 1,
-      duplicate: report.duplicates === 1,
-      id,
-      rejection: l.rejectionOf(id),
-    }
-  })
+  }
+  const submit: RouteHandler = ({ body, caller }) => {
+    const key = writer(caller, opts.nodeKey)
+    return open().submit(hexField(body, 'wire'), { author: key })
+  }
+  http.route('POST', '/api/v1/ledger/prepare', prepare)
+  http.route('POST', '/api/v1/ledger/submit', submit)
 }

@@ -164,18 +164,25 @@ describe('Ledger.ingest refuses bad input with a stable reason', () => {
     await expectUnharmedAndWorking(l, before)
   })
 
-  it('unknown record type (nobody.thing) → UNKNOWN_TYPE', async () => {
+  it("a record of an unknown type never blocks its author's later records", async () => {
     const l = await site()
     const before = snapshot(l)
     const r = craft(l, DEVICE, 'nobody.thing', { x: 1 })
     const report = l.ingest([wireBytes(r)])
-    expect(report).toMatchObject({ accepted: 0, refused: 0, held: 1, reasons: { UNKNOWN_TYPE: 1 } })
-    expect(lastQuarantined(l)).toMatchObject({ code: Reason.UNKNOWN_TYPE, retry: true })
-    await expectUnharmedAndWorking(l, before)
-    // DEVICE's chain is intact: its real next record is accepted.
-    expect(l.ingest([wireBytes(craft(l, DEVICE, 'test.put', { k: 'd', v: 4 }))])).toMatchObject({
-      accepted: 1,
-    })
+    // Stored with its fold deferred: no state change, no rejection marker, no quarantine row.
+    expect(report).toMatchObject({ accepted: 1, refused: 0, held: 0 })
+    expect(l.count).toBe(before.count + 1)
+    expect(l.stateHash).toBe(before.stateHash)
+    expect(l.rejectionOf(toHex(r.id))).toBeNull()
+    expect(l.statusOf(toHex(r.id))).toBe('deferred')
+    expect(l.deferredCount).toBe(1)
+    expect(l.quarantined()).toEqual([])
+    // DEVICE's chain goes on: its next record is accepted and applied.
+    const next = craft(l, DEVICE, 'test.put', { k: 'd', v: 4 })
+    expect(l.ingest([wireBytes(next)])).toMatchObject({ accepted: 1 })
+    expect(l.statusOf(toHex(next.id))).toBe('applied')
+    expect(l.view.get('test/d')).toBe(4)
+    expect((await l.verifyAll()).problem).toBeNull()
   })
 
   it('oversize body (> 4096 bytes) → OVERSIZE', async () => {

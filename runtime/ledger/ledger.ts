@@ -2,11 +2,14 @@
  * The signed ledger: records in SQLite, judged by their dapps, folded into deterministic state.
  *
  * Ingest of a record runs named steps (each a stable reason code on failure):
- *   decode → site → duplicate/fork → chain → clock → parents → signature → type → ancestry
+ *   decode → site → duplicate/fork → signature → chain → clock → parents → ancestry
  * then the record is stored and folded. Folding runs in the total order (clock, then id):
  *   authority (cut by revocation/fork? enrolled?) → the owning dapp's validator → its reducer.
  * A record the fold does not apply stays in the ledger, with its reason in state
- * (`ledger/rejected/<id>`); bytes that never became a record go to the quarantine table.
+ * (`ledger/rejected/<id>`); a record of a type no loaded dapp owns stays with its fold deferred
+ * until a dapp owns the type (`registerDapp`); bytes from peers that never became a record go
+ * to the quarantine table. A record a key holder submits (`prepare` → `submit`) is judged
+ * before it is stored: refused, it is answered and forgotten (./refusals.ts).
  *
  * Authority changes resolve first: revocations and fork proofs are folded on their own, in total
  * order (a revocation counts when its author was not already cut at that point), giving one cut
@@ -16,7 +19,6 @@
 import type { KeyObject } from 'node:crypto'
 import { EventEmitter } from 'node:events'
 import * as dagCbor from '@ipld/dag-cbor'
-import { errors } from '../errors.ts'
 import { Resource } from '../lifecycle.ts'
 import type { Logger } from '../log.ts'
 import { Checkpointer } from './checkpointer.ts'
@@ -51,6 +53,7 @@ import {
   verifySignature,
   wireBytes,
 } from './record.ts'
+import { refusal, refusals } from './refusals.ts'
 import { type CutInfo, cutStateKey, type KeyInfo, keyStateKey, SITE_TYPES, siteDapp } from './site-dapp.ts'
 import { State, type StateView } from './state.ts'
 import { type Db, openDb, storeError } from './store.ts'
@@ -86,6 +89,23 @@ export interface AppendResult {
   /** Why the fold did not apply the record (it is still in the ledger), or null. */
   rejection: Rejection | null
 }
+
+/** What became of a submitted record. */
+export interface Submitted {
+  /** The record id, hex. */
+  id: string
+  /** The record was already held (the same id): nothing changed. */
+  duplicate: boolean
+  status: RecordStatus
+  /** Why the fold did not apply it, or null. */
+  rejection: Rejection | null
+}
+
+/** A stored record as the fold left it ('deferred': folded once a dapp owns its type). */
+export type RecordStatus = 'applied' | 'rejected' | 'deferred'
+
+/** The fold's verdict on a record whose type no loaded dapp owns: no state change, no marker. */
+const DEFERRED = 'deferred'
 
 export interface IngestReport {
   accepted: number
@@ -124,7 +144,10 @@ interface Author {
   headSeq: number
   headId: Uint8Array | null
   headHlc: Hlc
-  /** The newest record signed locally but not yet committed (group commit in flight). */
+  /**
+   * The newest record signed by this node with a key it holds, not yet committed (group commit
+   * in flight): the next local append chains on it. Only local appends set it.
+   */
   reserved: { seq: number; id: Uint8Array; hlc: Hlc } | null
 }
 
@@ -276,7 +299,10 @@ export class Ledger extends Resource {
   readonly name = 'ledger'
   readonly clock: HybridClock
   readonly registry = new DappRegistry()
-  /** 'fork' (evidence), 'applied' (record folded), 'rejected' (record not applied). */
+  /**
+   * 'fork' (evidence), 'applied' (record folded), 'rejected' (record not applied), 'deferred'
+   * (no loaded dapp owns its type yet).
+   */
   readonly events = new EventEmitter()
   readonly state = new State()
   /** Dapps whose record handlers could not be registered: name → reason. */
@@ -350,6 +376,15 @@ export class Ledger extends Resource {
   #relay: { records: number; since: number; timer: ReturnType<typeof setTimeout> } | null = null
   /** Heads of other authors already named as parents by each local author. */
   #namedParents = new Map<string, Map<string, number>>()
+  /**
+   * Record types folded while no loaded dapp owned them → the earliest such record in the total
+   * order: when a dapp comes to own the type, the fold replays from there. Persisted as meta
+   * 'deferred' so a restart with the dapp added folds them.
+   */
+  #deferred = new Map<string, OrderKey>()
+  #deferredDirty = false
+  /** Stored records per type no loaded dapp owns (see `deferredCount`). */
+  #deferredCounts = new Map<string, number>()
 
   constructor(opts: LedgerOptions) {
     super()
@@ -450,6 +485,22 @@ export class Ledger extends Resource {
     }))
   }
 
+  /** Stored records whose fold waits for a dapp that owns their type. */
+  get deferredCount(): number {
+    let n = 0
+    for (const c of this.#deferredCounts.values()) n += c
+    return n
+  }
+
+  /** How the fold left a stored record, or null when no record has this id. */
+  statusOf(idHex: string): RecordStatus | null {
+    const row = this.#rowById(fromHex(idHex))
+    if (!row) return null
+    const author = this.#authorsByIdx[row.author]!.key
+    if (this.#rejectionOf(idHex, { author, seq: row.seq })) return 'rejected'
+    return this.registry.owner(this.#typesByIdx[row.type]!) ? 'applied' : 'deferred'
+  }
+
   /** Why the fold did not apply a record: the code from state, the sentence from beside it. */
   rejectionOf(idHex: string): Rejection | null {
     return this.#rejectionOf(idHex, null)
@@ -499,7 +550,7 @@ export class Ledger extends Resource {
       try {
         this.registry.register(d)
       } catch (err) {
-        // A broken dapp is left out, named; its records are held (UNKNOWN_TYPE) until it loads.
+        // A broken dapp is left out, named; its records are stored with their fold deferred.
         this.failedDapps.set(d.name, (err as Error).message)
         this.#log.error({ dapp: d.name, err }, `dapp ${d.name} could not be loaded into the ledger`)
       }
@@ -572,11 +623,10 @@ export class Ledger extends Resource {
         this.#overlay.add(prefix32(row.id), row.id, row.rowid)
     }
     const replayFrom = meta('replay_from') as Uint8Array | undefined
-    if (replayFrom) {
-      // A catch-up was cut short before its replay: finish it.
-      this.#pendingReplay = decodeOrderKey(replayFrom)
-      this.settle()
-    }
+    // A catch-up cut short before its replay is finished now.
+    if (replayFrom) this.#pendingReplay = decodeOrderKey(replayFrom)
+    this.#loadDeferred(meta('deferred') as Uint8Array | undefined)
+    if (this.#pendingReplay) this.settle()
     const latest =
       this.#count > 0
         ? (db.prepare('SELECT ms, c FROM records ORDER BY ms DESC, c DESC LIMIT 1').get() as {
@@ -728,23 +778,96 @@ export class Ledger extends Resource {
 
   /**
    * Builds the unsigned next record of a key this node does not hold (an admin's, signing on
-   * their own machine), and reserves its sequence number for `ttlMs`. The caller signs the id
-   * and hands the signed record to `ingest`. One prepared record per key at a time: a second
-   * one at the same seq, if both were signed, would be a fork of that key.
+   * their own machine) and judges it as the fold would at the tip: the record sorts last, its
+   * clock coming from this node's clock, which has observed every stored record. A record the
+   * rules refuse is never handed out for signing (throws a 4xx, ./refusals.ts).
+   *
+   * Nothing is reserved: a prepared record that is never submitted blocks nobody, and two
+   * prepares for one key get the same seq; the first submitted takes it, the other is answered
+   * SEQ_TAKEN (never evidence of a fork). The node's own keys are not prepared for.
    */
-  prepare(type: string, body: Uint8Array, author: Uint8Array, ttlMs = 60_000): Omit<SignedRecord, 'sig'> {
-    const pending = this.#authors.get(toHex(author))?.reserved
-    if (pending) throw errors.LEDGER_BUSY(toHex(author), pending.seq)
-    const record = this.#build(type, body, { publicKey: author })
-    const timer = setTimeout(() => {
-      const a = this.#authors.get(toHex(author))
-      if (a?.reserved && equalBytes(a.reserved.id, record.id)) a.reserved = null
-    }, ttlMs)
-    timer.unref()
+  prepare(type: string, body: Uint8Array, author: Uint8Array): Omit<SignedRecord, 'sig'> {
+    if (this.#pendingReplay) this.settle()
+    const local = this.#authors.get(toHex(author))?.reserved
+    if (local)
+      throw refusal(reject(Reason.SEQ_TAKEN, `this node is writing seq ${local.seq} of this key itself`))
+    let record: Omit<SignedRecord, 'sig'>
+    try {
+      record = this.#build(type, body, { publicKey: author }, false)
+    } catch (err) {
+      if (err instanceof RecordError) throw refusal(reject(err.code, err.message))
+      throw err
+    }
+    const verdict = this.#judge(this.#foldRecordFrom(record))
+    if (verdict && verdict !== DEFERRED) throw refusal(verdict)
     return record
   }
 
-  #build(type: string, body: Uint8Array, signer: { publicKey: Uint8Array }): Omit<SignedRecord, 'sig'> {
+  /**
+   * Takes a record signed by a key holder (prepared by `prepare`, signed on their machine):
+   * decode → the ingest checks → a dry run of the fold at the tip → store and fold, in one
+   * transaction. `author` (hex) is the key the client authenticated as: a client submits only
+   * its own records. A refusal throws (a 4xx, ./refusals.ts) and keeps nothing: no quarantine
+   * row, no reservation, no fork evidence. The refused record's seq stays free, and its author
+   * may sign that seq again.
+   */
+  submit(wire: Uint8Array, opts: { author?: string } = {}): Submitted {
+    let record: SignedRecord
+    try {
+      record = decodeWire(wire)
+    } catch (err) {
+      throw refusal(reject(err instanceof RecordError ? err.code : Reason.MALFORMED, (err as Error).message))
+    }
+    const hex = keyHex(record.author)
+    if (opts.author !== undefined && opts.author !== hex) throw refusals.WRONG_AUTHOR(hex, opts.author)
+    if (!verifySignature(record))
+      throw refusal(reject(Reason.BAD_SIGNATURE, 'signature does not verify for the author key'))
+    this.commitRelayed()
+    if (this.#pendingReplay) this.settle()
+    const id = toHex(record.id)
+    const author = this.#authors.get(hex)
+    if (author?.reserved)
+      throw refusal(reject(Reason.SEQ_TAKEN, `this node is writing seq ${author.reserved.seq} of this key`))
+    if (author && author.idx >= 0 && record.seq <= author.headSeq) {
+      this.#writeRows()
+      const held = this.#idAt(author.idx, record.seq)
+      if (held && equalBytes(held, record.id)) return { id, duplicate: true, ...this.#outcome(id, record) }
+      throw refusal(
+        reject(
+          Reason.SEQ_TAKEN,
+          `seq ${record.seq} of this key is taken by another record (head ${author.headSeq})`,
+        ),
+      )
+    }
+    // The same checks ingest applies (no fork branch: the seq is past the author's head).
+    const problem = this.#check(record, true)
+    if (problem === 'duplicate') return { id, duplicate: true, ...this.#outcome(id, record) }
+    if (problem) throw refusal(problem)
+    const verdict = this.#judge(this.#foldRecordFrom(record))
+    if (verdict && verdict !== DEFERRED) throw refusal(verdict)
+    const report = this.ingestRecords([record], { trusted: true })
+    if (report.accepted !== 1)
+      throw new Error(`submitted record passed its checks but was not stored: ${JSON.stringify(report)}`)
+    return { id, duplicate: false, ...this.#outcome(id, record) }
+  }
+
+  #outcome(id: string, record: SignedRecord): { status: RecordStatus; rejection: Rejection | null } {
+    const rejection = this.#rejectionOf(id, record)
+    const status = rejection ? 'rejected' : this.registry.owner(record.type) ? 'applied' : 'deferred'
+    return { status, rejection }
+  }
+
+  /**
+   * The unsigned next record of `signer`. `local`: this node signs it now (an append), so the
+   * seq is reserved for the group commit and the parents it names are remembered; otherwise
+   * (prepare) nothing about the ledger changes.
+   */
+  #build(
+    type: string,
+    body: Uint8Array,
+    signer: { publicKey: Uint8Array },
+    local = true,
+  ): Omit<SignedRecord, 'sig'> {
     if (!this.#site)
       throw new RecordError(
         reject(Reason.NO_GENESIS, 'the ledger has no site yet: create or receive its genesis first'),
@@ -754,7 +877,6 @@ export class Ledger extends Resource {
     const hex = toHex(signer.publicKey)
     const me = this.#authors.get(hex)
     const named = this.#namedParents.get(hex) ?? new Map<string, number>()
-    this.#namedParents.set(hex, named)
     // Parents: heads of other authors this author has not named yet, newest first.
     const candidates = this.#authorsByIdx
       .filter((a) => a.hex !== hex && a.headId && named.get(a.hex) !== a.headSeq)
@@ -763,7 +885,6 @@ export class Ledger extends Resource {
     const mine = me?.reserved ?? (me ? { seq: me.headSeq, id: me.headId, hlc: me.headHlc } : null)
     let after = mine?.hlc ?? ZERO_HLC
     for (const a of candidates) if (compareHlc(a.headHlc, after) > 0) after = a.headHlc
-    for (const a of candidates) named.set(a.hex, a.headSeq)
     const fields: RecordFields = {
       v: RECORD_VERSION,
       site: this.#site,
@@ -776,6 +897,9 @@ export class Ledger extends Resource {
       body,
     }
     const record = prepareRecord(fields)
+    if (!local) return record
+    this.#namedParents.set(hex, named)
+    for (const a of candidates) named.set(a.hex, a.headSeq)
     // Reserve the sequence number now so the next append chains onto this one.
     const author = me ?? this.#addAuthorInMemory(-1, signer.publicKey, 0, null, ZERO_HLC)
     author.reserved = { seq: record.seq, id: record.id, hlc: record.hlc }
@@ -920,6 +1044,7 @@ export class Ledger extends Resource {
       tx()
     } catch (err) {
       this.#loadNextRowid() // the transaction rolled back: so did the rowids it took
+      this.#countDeferred()
       throw err
     }
     for (const { record } of accepted) {
@@ -1051,9 +1176,6 @@ export class Ledger extends Resource {
         return reject(Reason.CLOCK_ORDER, "clock is not after a parent's")
       parentAuthors.push([this.#authorsByIdx[row.author]!, row.seq])
     }
-    // type
-    if (!this.registry.owner(r.type))
-      return reject(Reason.UNKNOWN_TYPE, `no loaded dapp owns record type ${r.type}`)
     // ancestry: an author's first record must follow its enrolment (or be a genesis admin's)
     if (r.seq === 1 && r.type !== 'site.genesis') {
       const enrolments = this.#enrolIndex.get(keyHex(r.author)) ?? []
@@ -1129,6 +1251,8 @@ export class Ledger extends Resource {
       this.#types.set(r.type, typeIdx)
       this.#typesByIdx[typeIdx] = r.type
     }
+    if (!this.registry.owner(r.type))
+      this.#deferredCounts.set(r.type, (this.#deferredCounts.get(r.type) ?? 0) + 1)
     const parents = r.parents.length > 0 ? Buffer.concat(r.parents) : null
     const rowid = this.#nextRowid++
     this.#rowValues.push(rowid, author.idx, r.seq, r.hlc.ms, r.hlc.c, typeIdx, r.id, r.sig, parents, r.body)
@@ -1422,6 +1546,68 @@ export class Ledger extends Resource {
     for (const { record, rowid } of sorted) this.#apply(this.#foldRecordFrom(record), rowid)
   }
 
+  /**
+   * Loads a dapp into an open ledger (dapps installed while the node runs): its stored records,
+   * deferred until now, are folded in their place by a replay from the earliest of them.
+   * Throws, changing nothing, when the registry refuses the dapp (./dapp.ts).
+   */
+  registerDapp(dapp: LedgerDapp): void {
+    this.registry.register(dapp)
+    this.failedDapps.delete(dapp.name)
+    if (this.#db) this.#foldDeferred()
+  }
+
+  /** Reads meta 'deferred' at open, then replays from records a dapp now owns (see #foldDeferred). */
+  #loadDeferred(saved: Uint8Array | undefined): void {
+    this.#deferred.clear()
+    if (saved) {
+      const entries = dagCbor.decode(saved) as Record<string, [number, number, Uint8Array]>
+      for (const [type, [ms, c, id]] of Object.entries(entries))
+        this.#deferred.set(type, { hlc: { ms, c }, id: new Uint8Array(id) })
+    }
+    this.#countDeferred()
+    this.#foldDeferred()
+  }
+
+  /** Counts stored records of each type no loaded dapp owns (a scan: only such types are counted). */
+  #countDeferred(): void {
+    this.#deferredCounts.clear()
+    for (const [type, idx] of this.#types) {
+      if (this.registry.owner(type)) continue
+      const n = (
+        this.db.prepare('SELECT count(*) AS n FROM records WHERE type = ?').get(idx) as { n: number }
+      ).n
+      if (n > 0) this.#deferredCounts.set(type, n)
+    }
+  }
+
+  /**
+   * Deferred types a dapp now owns: the fold replays from the earliest of their records (a
+   * rebuild when they are authority records).
+   */
+  #foldDeferred(): void {
+    let from: OrderKey | null = null
+    let authority = false
+    for (const [type, key] of this.#deferred) {
+      if (!this.registry.owner(type)) continue
+      this.#deferred.delete(type)
+      this.#deferredDirty = true
+      if (!from || before(key, from)) from = key
+      if (AUTHORITY_TYPES.has(type)) authority = true
+    }
+    for (const type of this.#deferredCounts.keys())
+      if (this.registry.owner(type)) this.#deferredCounts.delete(type)
+    if (!from || this.#opts.readonly) return
+    if (authority) {
+      // A cut applies to the cut key's records wherever they sort, even before the record that
+      // made it: the whole fold is redone with the new cut table.
+      this.rebuild()
+      return
+    }
+    if (!this.#pendingReplay || before(from, this.#pendingReplay)) this.#pendingReplay = from
+    this.settle()
+  }
+
   /** WAL checkpoints done on the worker (null: no worker, SQLite checkpoints in commits). */
   get checkpoints(): { done: number; failed: number } | null {
     return this.#checkpointer?.stats ?? null
@@ -1448,10 +1634,21 @@ export class Ledger extends Resource {
     return true
   }
 
-  /** Folds one record into state: authority, then the owning dapp's validator and reducer. */
+  /**
+   * Folds one record into state: authority, then the owning dapp's validator and reducer. A
+   * record no loaded dapp owns changes nothing and leaves no marker: it is folded in its place
+   * once a dapp owns its type.
+   */
   #apply(r: FoldRecord, rowid: number): void {
     const rejection = this.#judge(r)
-    if (rejection) {
+    if (rejection === DEFERRED) {
+      const seen = this.#deferred.get(r.type)
+      if (!seen || before(r, seen)) {
+        this.#deferred.set(r.type, { hlc: r.hlc, id: r.id })
+        this.#deferredDirty = true
+      }
+      this.events.emit('deferred', r)
+    } else if (rejection) {
       // A record excluded by a cut needs no marker: the cut (site/cut/…) is in state already,
       // and after a fork each side holds a different branch: markers would split the hash.
       if (rejection.code !== Reason.REVOKED && rejection.code !== Reason.FORKED) {
@@ -1468,7 +1665,8 @@ export class Ledger extends Resource {
     this.#pos = { hlc: r.hlc, id: r.id }
   }
 
-  #judge(r: FoldRecord): Rejection | null {
+  /** The fold's verdict on a record at the current state: applied (null), refused, or deferred. */
+  #judge(r: FoldRecord): Rejection | typeof DEFERRED | null {
     const cut = this.#cuts.get(r.authorHex)
     if (cut && r.seq > cut.cut) {
       return reject(
@@ -1479,7 +1677,7 @@ export class Ledger extends Resource {
     if (r.role === 'none')
       return reject(Reason.NOT_AUTHORIZED, 'the author is not an enrolled key at this point')
     const owner = this.registry.owner(r.type)
-    if (!owner) return reject(Reason.UNKNOWN_TYPE, `no loaded dapp owns ${r.type}`)
+    if (!owner) return DEFERRED
     try {
       return owner.handlers.validate(r, this.state) ?? null
     } catch (err) {
@@ -1664,6 +1862,8 @@ export class Ledger extends Resource {
     this.counters.rebuilds++
     this.db.transaction(() => {
       this.state.clear()
+      this.#deferred.clear()
+      this.#deferredDirty = true
       this.db.exec("DELETE FROM undo; DELETE FROM meta WHERE key = 'undo_horizon'")
       this.#pos = null
       this.#pendingReplay = null
@@ -1688,6 +1888,17 @@ export class Ledger extends Resource {
     if (this.#pos) this.#stmts.metaPut.run('pos', encodeOrderKey(this.#pos))
     if (this.#pendingReplay) this.#stmts.metaPut.run('replay_from', encodeOrderKey(this.#pendingReplay))
     else this.#stmts.metaDel.run('replay_from')
+    if (this.#deferredDirty) {
+      this.#deferredDirty = false
+      if (this.#deferred.size === 0) this.#stmts.metaDel.run('deferred')
+      else
+        this.#stmts.metaPut.run(
+          'deferred',
+          dagCbor.encode(
+            Object.fromEntries([...this.#deferred].map(([t, k]) => [t, [k.hlc.ms, k.hlc.c, k.id]])),
+          ),
+        )
+    }
     if (++this.#sincePrune >= 1000) this.#pruneUndo()
   }
 

@@ -17,7 +17,10 @@ export const Reason = {
   BAD_SIGNATURE: 'BAD_SIGNATURE',
   /** The record names another site. */
   WRONG_SITE: 'WRONG_SITE',
-  /** No loaded dapp owns the record type. */
+  /**
+   * No loaded dapp owns the record type. Never a refusal: such a record is stored with its fold
+   * deferred until a dapp owns the type (docs/PROTOCOL.md §4); the code names the deferral.
+   */
   UNKNOWN_TYPE: 'UNKNOWN_TYPE',
   /** The author is not an enrolled key in the record's ancestry. */
   NOT_AUTHORIZED: 'NOT_AUTHORIZED',
@@ -41,6 +44,12 @@ export const Reason = {
   GENESIS: 'GENESIS',
   /** The ledger has no genesis yet: the record is held until the genesis arrives. */
   NO_GENESIS: 'NO_GENESIS',
+  /**
+   * At submit only: the author's seq is already taken by another record on this node (or a local
+   * append of that key is in flight). The submitted record is not stored and is no evidence of
+   * anything: its author prepares again.
+   */
+  SEQ_TAKEN: 'SEQ_TAKEN',
 } as const
 
 export type ReasonCode = (typeof Reason)[keyof typeof Reason]
@@ -55,12 +64,13 @@ export function reject(code: string, detail: string): Rejection {
   return { code, detail }
 }
 
-/** Reasons under which a record is held and retried later rather than refused for good. */
+/**
+ * Reasons under which a record relayed by a peer is held and retried later rather than refused for
+ * good. A record submitted by its author is never held: it is answered and forgotten.
+ */
 export const RETRYABLE: ReadonlySet<string> = new Set([
   Reason.CLOCK_FUTURE,
   Reason.SEQ_GAP,
   Reason.UNKNOWN_PARENT,
   Reason.NO_GENESIS,
-  // A node without the owning dapp (older version, dapp failed to load) keeps the record for later.
-  Reason.UNKNOWN_TYPE,
 ])

@@ -277,11 +277,13 @@ export class SyncEngine extends Resource {
     for (const [author, h] of this.#ledger.heads()) this.#liveBase.set(author, h.seq)
     this.#ledger.events.on('applied', this.#onLedgerChange)
     this.#ledger.events.on('rejected', this.#onLedgerChange)
+    this.#ledger.events.on('deferred', this.#onLedgerChange)
   }
 
   protected async _close(): Promise<void> {
     this.#ledger.events.off('applied', this.#onLedgerChange)
     this.#ledger.events.off('rejected', this.#onLedgerChange)
+    this.#ledger.events.off('deferred', this.#onLedgerChange)
     for (const name of [...this.#links.keys()]) this.detach(name)
     for (const t of [this.#summaryTimer, this.#liveTimer, this.#settleTimer]) if (t) clearTimeout(t)
     if (this.#drainImmediate) clearImmediate(this.#drainImmediate)

@@ -85,15 +85,16 @@ export function ledgerCommand(io: Io): Command {
         for (const row of rows.reverse()) {
           const id = toHex(row.id)
           const rejection = ledger.rejectionOf(id)
+          const status = rejection ? 'rejected' : ledger.registry.owner(row.type) ? 'applied' : 'deferred'
           const body = summarize(decodeBody(row.body))
           if (opts.json) {
             io.out(
-              `${JSON.stringify({ id, author: toHex(row.author), seq: row.seq, hlc: [row.ms, row.c], type: row.type, status: rejection ? 'rejected' : 'applied', rejection, body })}\n`,
+              `${JSON.stringify({ id, author: toHex(row.author), seq: row.seq, hlc: [row.ms, row.c], type: row.type, status, rejection, body })}\n`,
             )
           } else {
-            const status = rejection ? `REJECTED ${rejection.code}: ${rejection.detail}` : 'applied'
+            const shown = rejection ? `REJECTED ${rejection.code}: ${rejection.detail}` : status
             io.out(
-              `${formatHlc({ ms: row.ms, c: row.c })}  ${toHex(row.author).slice(0, 8)}#${row.seq}  ${row.type}  ${JSON.stringify(body)}  ${status}\n`,
+              `${formatHlc({ ms: row.ms, c: row.c })}  ${toHex(row.author).slice(0, 8)}#${row.seq}  ${row.type}  ${JSON.stringify(body)}  ${shown}\n`,
             )
           }
         }
