@@ -383,8 +383,12 @@ export class Ledger extends Resource {
    */
   #deferred = new Map<string, OrderKey>()
   #deferredDirty = false
-  /** Stored records per type no loaded dapp owns (see `deferredCount`). */
-  #deferredCounts = new Map<string, number>()
+  /**
+   * Stored records per type no loaded dapp owns (see `deferredCount`); null until first asked:
+   * counting is a scan of the records table, which a tool that opens the ledger without the
+   * dapps must not pay at every open.
+   */
+  #deferredCounts: Map<string, number> | null = null
 
   constructor(opts: LedgerOptions) {
     super()
@@ -487,6 +491,7 @@ export class Ledger extends Resource {
 
   /** Stored records whose fold waits for a dapp that owns their type. */
   get deferredCount(): number {
+    this.#deferredCounts ??= this.#countDeferred()
     let n = 0
     for (const c of this.#deferredCounts.values()) n += c
     return n
@@ -1035,7 +1040,7 @@ export class Ledger extends Resource {
       tx()
     } catch (err) {
       this.#loadNextRowid() // the transaction rolled back: so did the rowids it took
-      this.#countDeferred()
+      this.#deferredCounts = null
       throw err
     }
     for (const { record } of accepted) {
@@ -1243,7 +1248,7 @@ export class Ledger extends Resource {
       this.#typesByIdx[typeIdx] = r.type
     }
     if (!this.registry.owner(r.type))
-      this.#deferredCounts.set(r.type, (this.#deferredCounts.get(r.type) ?? 0) + 1)
+      this.#deferredCounts?.set(r.type, (this.#deferredCounts.get(r.type) ?? 0) + 1)
     const parents = r.parents.length > 0 ? Buffer.concat(r.parents) : null
     const rowid = this.#nextRowid++
     this.#rowValues.push(rowid, author.idx, r.seq, r.hlc.ms, r.hlc.c, typeIdx, r.id, r.sig, parents, r.body)
@@ -1556,20 +1561,20 @@ export class Ledger extends Resource {
       for (const [type, [ms, c, id]] of Object.entries(entries))
         this.#deferred.set(type, { hlc: { ms, c }, id: new Uint8Array(id) })
     }
-    this.#countDeferred()
     this.#foldDeferred()
   }
 
   /** Counts stored records of each type no loaded dapp owns (a scan: only such types are counted). */
-  #countDeferred(): void {
-    this.#deferredCounts.clear()
+  #countDeferred(): Map<string, number> {
+    const counts = new Map<string, number>()
     for (const [type, idx] of this.#types) {
       if (this.registry.owner(type)) continue
       const n = (
         this.db.prepare('SELECT count(*) AS n FROM records WHERE type = ?').get(idx) as { n: number }
       ).n
-      if (n > 0) this.#deferredCounts.set(type, n)
+      if (n > 0) counts.set(type, n)
     }
+    return counts
   }
 
   /**
@@ -1586,8 +1591,8 @@ export class Ledger extends Resource {
       if (!from || before(key, from)) from = key
       if (AUTHORITY_TYPES.has(type)) authority = true
     }
-    for (const type of this.#deferredCounts.keys())
-      if (this.registry.owner(type)) this.#deferredCounts.delete(type)
+    for (const type of this.#deferredCounts?.keys() ?? [])
+      if (this.registry.owner(type)) this.#deferredCounts!.delete(type)
     if (!from || this.#opts.readonly) return
     if (authority) {
       // A cut applies to the cut key's records wherever they sort, even before the record that
