@@ -497,13 +497,15 @@ export class Ledger extends Resource {
     return n
   }
 
-  /** How the fold left a stored record, or null when no record has this id. */
+  /**
+   * How the fold left a stored record, or null when no record has this id. Read from what the
+   * fold recorded (rejection markers, meta 'deferred'), so a tool that opens the ledger without
+   * the dapps sees what the node decided.
+   */
   statusOf(idHex: string): RecordStatus | null {
     const row = this.#rowById(fromHex(idHex))
     if (!row) return null
-    const author = this.#authorsByIdx[row.author]!.key
-    if (this.#rejectionOf(idHex, { author, seq: row.seq })) return 'rejected'
-    return this.registry.owner(this.#typesByIdx[row.type]!) ? 'applied' : 'deferred'
+    return this.#outcome(idHex, this.#rowRecord(row)).status
   }
 
   /** Why the fold did not apply a record: the code from state, the sentence from beside it. */
@@ -847,10 +849,14 @@ export class Ledger extends Resource {
     return { id, duplicate: false, ...this.#outcome(id, record) }
   }
 
-  #outcome(id: string, record: SignedRecord): { status: RecordStatus; rejection: Rejection | null } {
+  #outcome(
+    id: string,
+    record: { author: Uint8Array; seq: number; type: string; hlc: Hlc; id: Uint8Array },
+  ): { status: RecordStatus; rejection: Rejection | null } {
     const rejection = this.#rejectionOf(id, record)
-    const status = rejection ? 'rejected' : this.registry.owner(record.type) ? 'applied' : 'deferred'
-    return { status, rejection }
+    if (rejection) return { status: 'rejected', rejection }
+    const since = this.#deferred.get(record.type)
+    return { status: since && !before(record, since) ? 'deferred' : 'applied', rejection }
   }
 
   /**
@@ -1564,14 +1570,14 @@ export class Ledger extends Resource {
     this.#foldDeferred()
   }
 
-  /** Counts stored records of each type no loaded dapp owns (a scan: only such types are counted). */
+  /** Counts the records of each deferred type from its earliest deferred record on. */
   #countDeferred(): Map<string, number> {
     const counts = new Map<string, number>()
-    for (const [type, idx] of this.#types) {
-      if (this.registry.owner(type)) continue
-      const n = (
-        this.db.prepare('SELECT count(*) AS n FROM records WHERE type = ?').get(idx) as { n: number }
-      ).n
+    const count = this.db.prepare('SELECT count(*) AS n FROM records WHERE type = ? AND (ms, c) >= (?, ?)')
+    for (const [type, from] of this.#deferred) {
+      const idx = this.#types.get(type)
+      if (idx === undefined) continue
+      const n = (count.get(idx, from.hlc.ms, from.hlc.c) as { n: number }).n
       if (n > 0) counts.set(type, n)
     }
     return counts
