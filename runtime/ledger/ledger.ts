@@ -383,8 +383,12 @@ export class Ledger extends Resource {
    */
   #deferred = new Map<string, OrderKey>()
   #deferredDirty = false
-  /** Stored records per type no loaded dapp owns (see `deferredCount`). */
-  #deferredCounts = new Map<string, number>()
+  /**
+   * Stored records per type no loaded dapp owns (see `deferredCount`); null until first asked:
+   * counting is a scan of the records table, which a tool that opens the ledger without the
+   * dapps must not pay at every open.
+   */
+  #deferredCounts: Map<string, number> | null = null
 
   constructor(opts: LedgerOptions) {
     super()
@@ -487,18 +491,21 @@ export class Ledger extends Resource {
 
   /** Stored records whose fold waits for a dapp that owns their type. */
   get deferredCount(): number {
+    this.#deferredCounts ??= this.#countDeferred()
     let n = 0
     for (const c of this.#deferredCounts.values()) n += c
     return n
   }
 
-  /** How the fold left a stored record, or null when no record has this id. */
+  /**
+   * How the fold left a stored record, or null when no record has this id. Read from what the
+   * fold recorded (rejection markers, meta 'deferred'), so a tool that opens the ledger without
+   * the dapps sees what the node decided.
+   */
   statusOf(idHex: string): RecordStatus | null {
     const row = this.#rowById(fromHex(idHex))
     if (!row) return null
-    const author = this.#authorsByIdx[row.author]!.key
-    if (this.#rejectionOf(idHex, { author, seq: row.seq })) return 'rejected'
-    return this.registry.owner(this.#typesByIdx[row.type]!) ? 'applied' : 'deferred'
+    return this.#outcome(idHex, this.#rowRecord(row)).status
   }
 
   /** Why the fold did not apply a record: the code from state, the sentence from beside it. */
@@ -851,10 +858,14 @@ export class Ledger extends Resource {
     return { id, duplicate: false, ...this.#outcome(id, record) }
   }
 
-  #outcome(id: string, record: SignedRecord): { status: RecordStatus; rejection: Rejection | null } {
+  #outcome(
+    id: string,
+    record: { author: Uint8Array; seq: number; type: string; hlc: Hlc; id: Uint8Array },
+  ): { status: RecordStatus; rejection: Rejection | null } {
     const rejection = this.#rejectionOf(id, record)
-    const status = rejection ? 'rejected' : this.registry.owner(record.type) ? 'applied' : 'deferred'
-    return { status, rejection }
+    if (rejection) return { status: 'rejected', rejection }
+    const since = this.#deferred.get(record.type)
+    return { status: since && !before(record, since) ? 'deferred' : 'applied', rejection }
   }
 
   /**
@@ -1044,7 +1055,7 @@ export class Ledger extends Resource {
       tx()
     } catch (err) {
       this.#loadNextRowid() // the transaction rolled back: so did the rowids it took
-      this.#countDeferred()
+      this.#deferredCounts = null
       throw err
     }
     for (const { record } of accepted) {
@@ -1252,7 +1263,7 @@ export class Ledger extends Resource {
       this.#typesByIdx[typeIdx] = r.type
     }
     if (!this.registry.owner(r.type))
-      this.#deferredCounts.set(r.type, (this.#deferredCounts.get(r.type) ?? 0) + 1)
+      this.#deferredCounts?.set(r.type, (this.#deferredCounts.get(r.type) ?? 0) + 1)
     const parents = r.parents.length > 0 ? Buffer.concat(r.parents) : null
     const rowid = this.#nextRowid++
     this.#rowValues.push(rowid, author.idx, r.seq, r.hlc.ms, r.hlc.c, typeIdx, r.id, r.sig, parents, r.body)
@@ -1565,20 +1576,20 @@ export class Ledger extends Resource {
       for (const [type, [ms, c, id]] of Object.entries(entries))
         this.#deferred.set(type, { hlc: { ms, c }, id: new Uint8Array(id) })
     }
-    this.#countDeferred()
     this.#foldDeferred()
   }
 
-  /** Counts stored records of each type no loaded dapp owns (a scan: only such types are counted). */
-  #countDeferred(): void {
-    this.#deferredCounts.clear()
-    for (const [type, idx] of this.#types) {
-      if (this.registry.owner(type)) continue
-      const n = (
-        this.db.prepare('SELECT count(*) AS n FROM records WHERE type = ?').get(idx) as { n: number }
-      ).n
-      if (n > 0) this.#deferredCounts.set(type, n)
+  /** Counts the records of each deferred type from its earliest deferred record on. */
+  #countDeferred(): Map<string, number> {
+    const counts = new Map<string, number>()
+    const count = this.db.prepare('SELECT count(*) AS n FROM records WHERE type = ? AND (ms, c) >= (?, ?)')
+    for (const [type, from] of this.#deferred) {
+      const idx = this.#types.get(type)
+      if (idx === undefined) continue
+      const n = (count.get(idx, from.hlc.ms, from.hlc.c) as { n: number }).n
+      if (n > 0) counts.set(type, n)
     }
+    return counts
   }
 
   /**
@@ -1595,8 +1606,8 @@ export class Ledger extends Resource {
       if (!from || before(key, from)) from = key
       if (AUTHORITY_TYPES.has(type)) authority = true
     }
-    for (const type of this.#deferredCounts.keys())
-      if (this.registry.owner(type)) this.#deferredCounts.delete(type)
+    for (const type of this.#deferredCounts?.keys() ?? [])
+      if (this.registry.owner(type)) this.#deferredCounts!.delete(type)
     if (!from || this.#opts.readonly) return
     if (authority) {
       // A cut applies to the cut key's records wherever they sort, even before the record that

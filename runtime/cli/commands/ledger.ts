@@ -85,7 +85,7 @@ export function ledgerCommand(io: Io): Command {
         for (const row of rows.reverse()) {
           const id = toHex(row.id)
           const rejection = ledger.rejectionOf(id)
-          const status = rejection ? 'rejected' : ledger.registry.owner(row.type) ? 'applied' : 'deferred'
+          const status = ledger.statusOf(id)
           const body = summarize(decodeBody(row.body))
           if (opts.json) {
             io.out(
