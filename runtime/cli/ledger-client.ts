@@ -1,7 +1,8 @@
 /**
  * Writing a record as a key holder (an admin): through the running node's HTTP API when it
- * answers (prepare → check → sign → submit: the key never leaves this machine, and the node
- * folds the record at once), or straight into the ledger file when no node runs.
+ * answers (prepare → check → sign → submit, each request signed with the same key: the key
+ * never leaves this machine, and the node folds the record at once), or straight into the
+ * ledger file when no node runs.
  */
 import { sign } from 'node:crypto'
 import { builtinDapps } from '../../dapps/index.ts'
@@ -9,6 +10,7 @@ import { ledgerFile } from '../../provisioning/site.ts'
 import type { Config } from '../config/load.ts'
 import { ledgerDapp } from '../dapps.ts'
 import { errors } from '../errors.ts'
+import { LatchkeyClient } from '../http/client.ts'
 import type { KeyPair } from '../keys.ts'
 import { Ledger } from '../ledger/ledger.ts'
 import type { Rejection } from '../ledger/reasons.ts'
@@ -21,48 +23,45 @@ export interface Written {
   rejection: Rejection | null
 }
 
+/** The base URL of the node a config describes (a wildcard listen address is reached on loopback). */
+export function nodeUrl(config: Config): string {
+  const host = config.http.host === '0.0.0.0' ? '127.0.0.1' : config.http.host === '::' ? '[::1]' : config.http.host
+  return `http://${host.includes(':') && !host.startsWith('[') ? `[${host}]` : host}:${config.http.port}`
+}
+
 export async function writeRecord(
   config: Config,
   key: KeyPair,
   type: string,
   body: unknown,
 ): Promise<Written> {
-  const base = `http://${config.http.host}:${config.http.port}`
+  const client = new LatchkeyClient({ baseUrl: nodeUrl(config), key, timeoutMs: 5000 })
   const bodyBytes = encodeBody(body)
-  let prepared: { record: string } | null = null
+  let prepared: { record: string }
   try {
-    const res = await fetch(`${base}/api/v1/ledger/prepare`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ type, body: toHex(bodyBytes), author: key.id }),
-      signal: AbortSignal.timeout(3000),
+    prepared = await client.post<{ record: string }>('/api/v1/ledger/prepare', {
+      type,
+      body: toHex(bodyBytes),
+      author: key.id,
     })
-    const doc = (await res.json()) as { record?: string; error?: { message: string } }
-    if (!res.ok) throw errors.NODE_REFUSED(base, doc.error?.message ?? `HTTP ${res.status}`)
-    prepared = { record: doc.record! }
   } catch (err) {
-    if ((err as { code?: string }).code === 'LK_NODE_REFUSED') throw err
-    prepared = null // no node answers: write the file directly
+    // No node answers: write the file directly. Any answer of the node is final.
+    if ((err as { code?: string }).code === 'LK_NODE_UNREACHABLE') return writeToFile(config, key, type, body)
+    throw err
   }
-  if (!prepared) return writeToFile(config, key, type, body)
   // Sign only what was asked for: the node chose seq, prev, parents and clock, nothing else.
   const r = decodeRecordBytes(fromHex(prepared.record))
   if (r.type !== type || !equalBytes(r.body, bodyBytes) || !equalBytes(r.author, key.publicKey)) {
     throw errors.NODE_REFUSED(
-      base,
+      client.baseUrl,
       'the node prepared a record other than the one asked for; nothing was signed',
     )
   }
   const sig = new Uint8Array(sign(null, r.id, key.privateKeyObject))
-  const res = await fetch(`${base}/api/v1/ledger/submit`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ wire: toHex(wireBytes({ sig, bytes: r.bytes })) }),
-    signal: AbortSignal.timeout(5000),
+  const doc = await client.post<{ id: string; rejection?: Rejection | null }>('/api/v1/ledger/submit', {
+    wire: toHex(wireBytes({ sig, bytes: r.bytes })),
   })
-  const doc = (await res.json()) as { id?: string; rejection?: Rejection | null; error?: { message: string } }
-  if (!res.ok) throw errors.NODE_REFUSED(base, doc.error?.message ?? `HTTP ${res.status}`)
-  return { id: doc.id!, via: 'node', rejection: doc.rejection ?? null }
+  return { id: doc.id, via: 'node', rejection: doc.rejection ?? null }
 }
 
 async function writeToFile(config: Config, key: KeyPair, type: string, body: unknown): Promise<Written> {
