@@ -9,6 +9,7 @@ import { generateSeed, keyPairFromSeed, readKeyFile } from '../runtime/keys.ts'
 import { createLogger } from '../runtime/log.ts'
 import { LatchkeyNode } from '../runtime/node.ts'
 import { tmpDir } from './helpers/index.ts'
+import { signedFetch } from './helpers/signed.ts'
 
 const quiet = () =>
   createLogger({ level: 'silent', destination: new Writable({ write: (_c, _e, d) => d() }) })
@@ -54,12 +55,13 @@ describe('ledger prepare/submit', () => {
   })
 
   it('a forged or malformed submission is refused with a stable code and changes nothing', async () => {
-    const { config } = await setup()
+    const { config, admin } = await setup()
     const node = new LatchkeyNode({ config, log: quiet() })
     await node.ready()
     try {
       const base = `http://127.0.0.1:${node.http!.address!.port}`
       const before = node.ledger!.stateHash
+      const fetch = signedFetch(admin)
       for (const body of [{ wire: 'zz' }, { wire: '00'.repeat(100) }, {}]) {
         const res = await fetch(`${base}/api/v1/ledger/submit`, {
           method: 'POST',

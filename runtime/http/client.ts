@@ -6,8 +6,11 @@
  * A node that refuses a signature for its clock (LK_HTTP_CLOCK_SKEW) says its own time; the
  * client then signs again once with that offset and keeps it for later requests.
  */
-import { LatchkeyError, errors } from '../errors.ts'
+import { sign } from 'node:crypto'
+import { errors, LatchkeyError } from '../errors.ts'
 import type { KeyPair } from '../keys.ts'
+import type { Rejection } from '../ledger/reasons.ts'
+import { decodeRecordBytes, encodeBody, equalBytes, fromHex, toHex, wireBytes } from '../ledger/record.ts'
 import { signRequest } from './signature.ts'
 
 export interface ClientOptions {
@@ -59,7 +62,7 @@ export class LatchkeyClient {
 
   /** `GET /api/v1/status` unsigned: name, version, site id, ready. */
   async publicStatus(): Promise<PublicStatus> {
-    return (await this.#json(await this.send('GET', '/api/v1/status', undefined, { sign: false }))) as PublicStatus
+    return this.call<PublicStatus>('GET', '/api/v1/status', undefined, { sign: false })
   }
 
   /** The full status when this key is enrolled, else the public one. */
@@ -70,12 +73,48 @@ export class LatchkeyClient {
 
   /** A signed GET; the JSON answer, or the node's refusal thrown as a LatchkeyError with its code. */
   async get<T = Record<string, unknown>>(path: string): Promise<T> {
-    return (await this.#json(await this.send('GET', path))) as T
+    return this.call<T>('GET', path)
   }
 
   /** A signed POST of a JSON body. */
   async post<T = Record<string, unknown>>(path: string, body: unknown): Promise<T> {
-    return (await this.#json(await this.send('POST', path, JSON.stringify(body)))) as T
+    return this.call<T>('POST', path, body)
+  }
+
+  /** One request (signed unless `sign: false`); the JSON answer, or the node's refusal thrown with its code. */
+  async call<T = Record<string, unknown>>(
+    method: string,
+    path: string,
+    body?: unknown,
+    opts: { sign?: boolean; headers?: Record<string, string> } = {},
+  ): Promise<T> {
+    return (await this.#json(
+      await this.send(method, path, body === undefined ? undefined : JSON.stringify(body), opts),
+    )) as T
+  }
+
+  /**
+   * Writes a record as this client's key: the node prepares it (`/api/v1/ledger/prepare`), the
+   * client checks it says what was asked, signs its id here and submits it. The node's answer:
+   * the record id and, when a dapp refused it, why.
+   */
+  async appendRecord(type: string, body: unknown): Promise<{ id: string; rejection: Rejection | null }> {
+    if (!this.key) throw errors.CLI_USAGE('writing a record needs a signing key')
+    const bodyBytes = encodeBody(body)
+    const prepared = await this.post<{ record: string }>('/api/v1/ledger/prepare', {
+      type,
+      body: toHex(bodyBytes),
+      author: this.key.id,
+    })
+    // Sign only what was asked for: the node chose seq, prev, parents and clock, nothing else.
+    const r = decodeRecordBytes(fromHex(prepared.record))
+    if (r.type !== type || !equalBytes(r.body, bodyBytes) || !equalBytes(r.author, this.key.publicKey))
+      throw errors.NODE_REFUSED(this.baseUrl, 'the node prepared a record other than the one asked for; nothing was signed')
+    const sig = new Uint8Array(sign(null, r.id, this.key.privateKeyObject))
+    const doc = await this.post<{ id: string; rejection?: Rejection | null }>('/api/v1/ledger/submit', {
+      wire: toHex(wireBytes({ sig, bytes: r.bytes })),
+    })
+    return { id: doc.id, rejection: doc.rejection ?? null }
   }
 
   /**
