@@ -91,7 +91,8 @@ async function liveNode(config: Config): Promise<{ client: LatchkeyClient; statu
   try {
     return { client, status: await client.publicStatus() }
   } catch (err) {
-    if ((err as { code?: string }).code !== 'LK_NODE_UNREACHABLE' || pid === null) throw err
+    if ((err as { code?: string }).code !== 'LK_NODE_UNREACHABLE') throw err
+    if (pid === null) return null
     throw errors.DATA_DIR(
       config.node.dataDir,
       `a latchkey node (pid ${pid}) is using it but does not answer at ${client.baseUrl}`,

@@ -327,7 +327,10 @@ export class LatchkeyNode extends Resource {
     this.#setupToken = randomBytes(32).toString('hex')
     writeFileSync(this.setupTokenFile, `${this.#setupToken}\n`, { mode: 0o600 })
     chmodSync(this.setupTokenFile, 0o600)
-    this.log.info({ file: this.setupTokenFile }, 'no site yet: `latchkey site init` creates it with the setup token')
+    this.log.info(
+      { file: this.setupTokenFile },
+      'no site yet: `latchkey site init` creates it with the setup token',
+    )
   }
 
   #spendSetupToken(): void {

@@ -87,7 +87,14 @@ async function sendRaw(
   })
 }
 
-const sign = (s: Site, key: KeyPair, method: string, path: string, body?: string, extra: { now?: number; site?: string } = {}) =>
+const sign = (
+  s: Site,
+  key: KeyPair,
+  method: string,
+  path: string,
+  body?: string,
+  extra: { now?: number; site?: string } = {},
+) =>
   signRequest({
     method,
     url: `${s.base}${path}`,
@@ -97,8 +104,7 @@ const sign = (s: Site, key: KeyPair, method: string, path: string, body?: string
     now: extra.now ?? Date.now(),
   })
 
-const prepareBody = (key: KeyPair) =>
-  JSON.stringify({ type: 'site.enrol', body: 'a0', author: key.id })
+const prepareBody = (key: KeyPair) => JSON.stringify({ type: 'site.enrol', body: 'a0', author: key.id })
 
 describe('HTTP API: closed by default', () => {
   it('member list is not public', async () => {
@@ -161,7 +167,13 @@ describe('HTTP API: closed by default', () => {
       const attacker = keyPairFromSeed(generateSeed())
       const forger: KeyPair = { ...s.admin, privateKeyObject: attacker.privateKeyObject }
       const body = prepareBody(s.admin)
-      const res = await sendRaw(s.base, 'POST', '/api/v1/ledger/prepare', await sign(s, forger, 'POST', '/api/v1/ledger/prepare', body), body)
+      const res = await sendRaw(
+        s.base,
+        'POST',
+        '/api/v1/ledger/prepare',
+        await sign(s, forger, 'POST', '/api/v1/ledger/prepare', body),
+        body,
+      )
       expect(res.status).toBe(401)
       expect((await errorOf(res)).code).toBe('LK_HTTP_BAD_SIGNATURE')
     })
@@ -191,7 +203,12 @@ describe('HTTP API: closed by default', () => {
   it('a signature made for another site is refused', async () => {
     await withSite(async (s) => {
       const other = Buffer.from(generateSeed()).toString('hex')
-      const res = await sendRaw(s.base, 'GET', '/api/v1/status', await sign(s, s.device, 'GET', '/api/v1/status', undefined, { site: other }))
+      const res = await sendRaw(
+        s.base,
+        'GET',
+        '/api/v1/status',
+        await sign(s, s.device, 'GET', '/api/v1/status', undefined, { site: other }),
+      )
       expect(res.status).toBe(401)
       expect((await errorOf(res)).code).toBe('LK_HTTP_WRONG_SITE')
     })
@@ -200,7 +217,12 @@ describe('HTTP API: closed by default', () => {
   it('a signature 10 minutes off is refused with the node time; the client retries with it and succeeds', async () => {
     await withSite(async (s) => {
       const off = () => Date.now() + 10 * 60_000
-      const res = await sendRaw(s.base, 'GET', '/api/v1/dapps/membership/members', await sign(s, s.device, 'GET', '/api/v1/dapps/membership/members', undefined, { now: off() }))
+      const res = await sendRaw(
+        s.base,
+        'GET',
+        '/api/v1/dapps/membership/members',
+        await sign(s, s.device, 'GET', '/api/v1/dapps/membership/members', undefined, { now: off() }),
+      )
       expect(res.status).toBe(401)
       const error = await errorOf(res)
       expect(error.code).toBe('LK_HTTP_CLOCK_SKEW')
@@ -216,12 +238,23 @@ describe('HTTP API: closed by default', () => {
   it('a revoked device key is refused from the next request on', async () => {
     await withSite(async (s) => {
       const device = keyPairFromSeed(generateSeed())
-      await writeRecord(s.live, s.admin, 'site.enrol', { key: device.publicKey, role: 'device', name: 'door-9' })
+      await writeRecord(s.live, s.admin, 'site.enrol', {
+        key: device.publicKey,
+        role: 'device',
+        name: 'door-9',
+      })
       const client = new LatchkeyClient({ baseUrl: s.base, key: device })
       await client.get('/api/v1/status')
-      const w = await writeRecord(s.live, s.admin, 'site.revoke', { key: device.publicKey, cut: 0, reason: 'lost' })
+      const w = await writeRecord(s.live, s.admin, 'site.revoke', {
+        key: device.publicKey,
+        cut: 0,
+        reason: 'lost',
+      })
       expect(w.rejection).toBeNull()
-      await expect(client.get('/api/v1/status')).rejects.toMatchObject({ code: 'LK_HTTP_KEY_NOT_ENROLLED', status: 403 })
+      await expect(client.get('/api/v1/status')).rejects.toMatchObject({
+        code: 'LK_HTTP_KEY_NOT_ENROLLED',
+        status: 403,
+      })
     })
   })
 
@@ -246,13 +279,21 @@ describe('HTTP API: closed by default', () => {
 
   it('a route for admins refuses a device key with 403', async () => {
     await withSite(async (s) => {
-      const http = new HttpServer({ host: '127.0.0.1', port: 0, log: quiet(), directory: () => s.node.ledger })
+      const http = new HttpServer({
+        host: '127.0.0.1',
+        port: 0,
+        log: quiet(),
+        directory: () => s.node.ledger,
+      })
       http.route('POST', '/admin-only', ({ caller }) => ({ caller }), { roles: ['admin'] })
       await http.ready()
       try {
         const base = `http://127.0.0.1:${http.address!.port}`
         const device = new LatchkeyClient({ baseUrl: base, key: s.device, site: s.site })
-        await expect(device.post('/admin-only', {})).rejects.toMatchObject({ code: 'LK_HTTP_FORBIDDEN', status: 403 })
+        await expect(device.post('/admin-only', {})).rejects.toMatchObject({
+          code: 'LK_HTTP_FORBIDDEN',
+          status: 403,
+        })
         const admin = new LatchkeyClient({ baseUrl: base, key: s.admin, site: s.site })
         expect(await admin.post('/admin-only', {})).toEqual({ caller: { key: s.admin.id, role: 'admin' } })
       } finally {
@@ -265,7 +306,11 @@ describe('HTTP API: closed by default', () => {
     await withSite(async (s) => {
       const f = signedFetch(s.admin)
       const url = `${s.base}/api/v1/ledger/submit`
-      const bad = await f(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{nope' })
+      const bad = await f(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: '{nope',
+      })
       expect(bad.status).toBe(400)
       expect((await errorOf(bad)).code).toBe('LK_HTTP_BAD_REQUEST')
       const text = await f(url, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'hello' })
@@ -282,7 +327,9 @@ describe('site init', () => {
   it('a second local site init is refused', async () => {
     const config = configFor(tmpDir())
     await initSite({ config, log: quiet(), name: 'Once' })
-    await expect(initSite({ config, log: quiet(), name: 'Twice' })).rejects.toMatchObject({ code: 'LK_SITE_EXISTS' })
+    await expect(initSite({ config, log: quiet(), name: 'Twice' })).rejects.toMatchObject({
+      code: 'LK_SITE_EXISTS',
+    })
   })
 
   it('site init with a running node goes through it; the node reports the site at once', async () => {

@@ -67,7 +67,8 @@ export class LatchkeyClient {
 
   /** The full status when this key is enrolled, else the public one. */
   async status(): Promise<Record<string, unknown>> {
-    if (!this.key || (await this.site()) === null) return (await this.publicStatus()) as unknown as Record<string, unknown>
+    if (!this.key || (await this.site()) === null)
+      return (await this.publicStatus()) as unknown as Record<string, unknown>
     return this.get('/api/v1/status')
   }
 
@@ -109,7 +110,10 @@ export class LatchkeyClient {
     // Sign only what was asked for: the node chose seq, prev, parents and clock, nothing else.
     const r = decodeRecordBytes(fromHex(prepared.record))
     if (r.type !== type || !equalBytes(r.body, bodyBytes) || !equalBytes(r.author, this.key.publicKey))
-      throw errors.NODE_REFUSED(this.baseUrl, 'the node prepared a record other than the one asked for; nothing was signed')
+      throw errors.NODE_REFUSED(
+        this.baseUrl,
+        'the node prepared a record other than the one asked for; nothing was signed',
+      )
     const sig = new Uint8Array(sign(null, r.id, this.key.privateKeyObject))
     const doc = await this.post<{ id: string; rejection?: Rejection | null }>('/api/v1/ledger/submit', {
       wire: toHex(wireBytes({ sig, bytes: r.bytes })),
@@ -137,7 +141,14 @@ export class LatchkeyClient {
         if (site === null) throw errors.NO_SITE(this.baseUrl)
         Object.assign(
           headers,
-          await signRequest({ method, url, body: body ?? '', key: this.key, site, now: this.#now() + this.clockOffsetMs }),
+          await signRequest({
+            method,
+            url,
+            body: body ?? '',
+            key: this.key,
+            site,
+            now: this.#now() + this.clockOffsetMs,
+          }),
         )
       }
       try {

@@ -103,7 +103,8 @@ export const authErrors = {
   MEDIA_TYPE: define(
     'LK_HTTP_MEDIA_TYPE',
     'usage',
-    (type: string) => `the request body is ${type ? `of type ${type}` : 'of no declared type'}; send application/json`,
+    (type: string) =>
+      `the request body is ${type ? `of type ${type}` : 'of no declared type'}; send application/json`,
     () => ({}),
     415,
   ),

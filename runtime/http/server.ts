@@ -118,7 +118,8 @@ export class HttpServer extends Resource {
     this.#app = app
     app.decorateRequest('caller', null)
     app.decorateRequest('rawBody', null)
-    // JSON bodies are kept as received: the Content-Digest is over these exact bytes.
+    // JSON only, kept as received: the Content-Digest is over these exact bytes.
+    app.removeAllContentTypeParsers()
     app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (req, body, done) => {
       req.rawBody = body as Buffer
       if ((body as Buffer).length === 0) return done(null, undefined)
@@ -151,7 +152,7 @@ export class HttpServer extends Resource {
       // Only a signed caller learns that a path does not exist.
       try {
         if (!hasSignature(req.headers)) throw authErrors.UNAUTHENTICATED(req.url.split('?')[0]!)
-        await this.#authenticate(req)
+        if (!req.caller) req.caller = await this.#authenticate(req)
         throw authErrors.NOT_FOUND(req.method, req.url)
       } catch (err) {
         const e = err as LatchkeyError

@@ -83,7 +83,8 @@ export async function signRequest(input: SignRequestInput): Promise<Record<strin
     { method, url: input.url, headers },
   )
   const out: Record<string, string> = {}
-  for (const [k, v] of Object.entries(signed.headers)) out[k.toLowerCase()] = Array.isArray(v) ? v.join(', ') : v
+  for (const [k, v] of Object.entries(signed.headers))
+    out[k.toLowerCase()] = Array.isArray(v) ? v.join(', ') : v
   return out
 }
 
@@ -123,7 +124,12 @@ export async function verifyRequest(input: VerifyRequestInput): Promise<{ key: s
   }
   const signatures = one('signature')
   const inputs = one('signature-input')
-  if (inputs.size !== 1 || signatures.size !== 1 || !inputs.has(SIGNATURE_LABEL) || !signatures.has(SIGNATURE_LABEL))
+  if (
+    inputs.size !== 1 ||
+    signatures.size !== 1 ||
+    !inputs.has(SIGNATURE_LABEL) ||
+    !signatures.has(SIGNATURE_LABEL)
+  )
     throw authErrors.SIGNATURE_MALFORMED(`exactly one signature labelled "${SIGNATURE_LABEL}" is expected`)
   const entry = inputs.get(SIGNATURE_LABEL)!
   if (!isInnerList(entry)) throw authErrors.SIGNATURE_MALFORMED('the signature input is not an inner list')
@@ -151,7 +157,10 @@ export async function verifyRequest(input: VerifyRequestInput): Promise<{ key: s
   const site = directory?.site ? Buffer.from(directory.site).toString('hex') : null
   if (site === null || tag !== siteTag(site)) throw authErrors.WRONG_SITE(tag, site)
   // Rule: fresh within ±SKEW_WINDOW_S of the node's clock, and not past its own expiry.
-  if (Math.abs(created * 1000 - now) > SKEW_WINDOW_S * 1000 || (expires !== undefined && expires * 1000 < now))
+  if (
+    Math.abs(created * 1000 - now) > SKEW_WINDOW_S * 1000 ||
+    (expires !== undefined && expires * 1000 < now)
+  )
     throw authErrors.CLOCK_SKEW(created, now, SKEW_WINDOW_S)
   let valid: boolean | null
   try {
@@ -171,7 +180,11 @@ export async function verifyRequest(input: VerifyRequestInput): Promise<{ key: s
           },
         }),
       },
-      { method, url: `http://latchkey.invalid${input.url}`, headers: headers as Record<string, string | string[]> },
+      {
+        method,
+        url: `http://latchkey.invalid${input.url}`,
+        headers: headers as Record<string, string | string[]>,
+      },
     )
   } catch (err) {
     throw authErrors.SIGNATURE_MALFORMED((err as Error).message)
@@ -185,7 +198,8 @@ export async function verifyRequest(input: VerifyRequestInput): Promise<{ key: s
     } catch {
       throw authErrors.SIGNATURE_MALFORMED('Content-Digest is not a structured-field dictionary')
     }
-    if (!(digest instanceof ArrayBuffer)) throw authErrors.SIGNATURE_MALFORMED('Content-Digest needs a sha-256 value')
+    if (!(digest instanceof ArrayBuffer))
+      throw authErrors.SIGNATURE_MALFORMED('Content-Digest needs a sha-256 value')
     const actual = createHash('sha256')
       .update(input.body ?? new Uint8Array(0))
       .digest()

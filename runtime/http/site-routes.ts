@@ -58,7 +58,8 @@ export function siteRoutes(
       } catch (err) {
         throw authErrors.BAD_REQUEST(`\`wire\` is not a signed record: ${(err as Error).message}`)
       }
-      if (type !== 'site.genesis') throw authErrors.BAD_REQUEST(`\`wire\` is a ${type} record, not a site.genesis`)
+      if (type !== 'site.genesis')
+        throw authErrors.BAD_REQUEST(`\`wire\` is a ${type} record, not a site.genesis`)
       const report = ledger.ingest([wire])
       if (report.accepted !== 1 || !ledger.site) {
         const q = ledger.quarantined().at(-1)
