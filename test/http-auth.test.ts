@@ -17,7 +17,7 @@ import { signRequest } from '../runtime/http/signature.ts'
 import { generateSeed, type KeyPair, keyPairFromSeed } from '../runtime/keys.ts'
 import { createLogger } from '../runtime/log.ts'
 import { LatchkeyNode } from '../runtime/node.ts'
-import { tmpDir } from './helpers/index.ts'
+import { runCli, tmpDir } from './helpers/index.ts'
 import { adminKey, nodeKey, signedFetch } from './helpers/signed.ts'
 
 const quiet = () =>
@@ -299,6 +299,25 @@ describe('HTTP API: closed by default', () => {
       } finally {
         await http.close()
       }
+    })
+  })
+
+  it('latchkey status signs with the node key of the data dir and shows the full status', async () => {
+    await withSite(async (s) => {
+      const r = await runCli(['status', '--json', '--url', s.base], { env: { LATCHKEY_DATA_DIR: s.dataDir } })
+      expect(r.code).toBe(0)
+      expect(JSON.parse(r.stdout)).toMatchObject({ node: { key: s.node.key!.id }, records: 2 })
+      // Without a readable key of the site: the minimal status.
+      const anon = await runCli(['status', '--json', '--url', s.base], {
+        env: { LATCHKEY_DATA_DIR: tmpDir() },
+      })
+      expect(anon.code).toBe(0)
+      expect(JSON.parse(anon.stdout)).toEqual({
+        node: { name: 'latchkey' },
+        site: { id: s.site },
+        version: expect.any(String),
+        ready: true,
+      })
     })
   })
 
