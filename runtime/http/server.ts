@@ -9,7 +9,7 @@
 import type { IncomingHttpHeaders } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify'
-import { errors, isLatchkeyError, type LatchkeyError } from '../errors.ts'
+import { errors, isLatchkeyError } from '../errors.ts'
 import { Resource } from '../lifecycle.ts'
 import type { Logger } from '../log.ts'
 import { type KeyDirectory, NonceCache } from '../mesh/auth.ts'
@@ -148,16 +148,10 @@ export class HttpServer extends Resource {
       if (e.status >= 500) log.error({ err }, 'HTTP handler failed')
       return reply.code(e.status).send({ error: { ...e.details, code: e.code, message: e.message } })
     })
-    app.setNotFoundHandler(async (req, reply) => {
-      // Only a signed caller learns that a path does not exist.
-      try {
-        if (!hasSignature(req.headers)) throw authErrors.UNAUTHENTICATED(req.url.split('?')[0]!)
-        if (!req.caller) req.caller = await this.#authenticate(req)
-        throw authErrors.NOT_FOUND(req.method, req.url)
-      } catch (err) {
-        const e = err as LatchkeyError
-        return reply.code(e.status).send({ error: { ...e.details, code: e.code, message: e.message } })
-      }
+    app.setNotFoundHandler(async (req) => {
+      // Only a signed caller learns that a path does not exist (the hooks above checked it).
+      if (!req.caller) throw authErrors.UNAUTHENTICATED(req.url.split('?')[0]!)
+      throw authErrors.NOT_FOUND(req.method, req.url)
     })
     for (const r of this.#routes) {
       app.route({
