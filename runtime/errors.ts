@@ -154,6 +154,7 @@ export const errors = {
     (site: string) =>
       `this node already belongs to site ${site}; a node joins one site for life (use a new data directory)`,
     (site: string) => ({ site }),
+    409,
   ),
   NO_SITE: define(
     'LK_NO_SITE',

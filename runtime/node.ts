@@ -3,7 +3,8 @@
  * order. Constructing a node does no I/O; `ready()` opens the data directory, the node key
  * and every component; `close()` undoes it and may be called any number of times.
  */
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { randomBytes } from 'node:crypto'
+import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Dapp } from '../dapps/contract.ts'
 import type { Clock } from '../devices/clock.ts'
@@ -12,7 +13,8 @@ import { DappHost, ledgerDapp } from './dapps.ts'
 import { errors } from './errors.ts'
 import { Hardware } from './hardware.ts'
 import { ledgerRoutes } from './http/ledger-routes.ts'
-import { HttpServer } from './http/server.ts'
+import { type Caller, HttpServer } from './http/server.ts'
+import { siteRoutes } from './http/site-routes.ts'
 import { type KeyPair, loadOrCreateKeyFile } from './keys.ts'
 import { Ledger } from './ledger/ledger.ts'
 import { toHex } from './ledger/record.ts'
@@ -42,10 +44,20 @@ export interface NodeOptions {
   clock?: Clock
 }
 
+/** What anyone may read (`GET /api/v1/status` unsigned, unless `http.publicStatus: full`). */
+export interface PublicNodeStatus {
+  node: { name: string }
+  site: { id: string } | null
+  version: string
+  /** Every component started. */
+  ready: boolean
+}
+
 export interface NodeStatus {
   node: { name: string; key: string }
   site: { id: string; name: string | null } | null
   version: string
+  ready: boolean
   records: number
   stateHash: string
   dapps: ReturnType<DappHost['status']>
@@ -78,6 +90,8 @@ export class LatchkeyNode extends Resource {
   #started: Component[] = []
   #startedAt = 0
   #lockFile: string
+  /** The one-time token that lets the holder of the data directory create the site over HTTP. */
+  #setupToken: string | null = null
 
   constructor(opts: NodeOptions) {
     super()
@@ -171,8 +185,18 @@ export class LatchkeyNode extends Resource {
         host: config.http.host,
         port: config.http.port,
         log: log.child({ component: 'http' }),
+        // Only keys enrolled in this node's ledger, right now, may call the signed routes.
+        directory: () => (this.ledger?.opened ? this.ledger : null),
+        now: this.now,
       })
-      this.http.route('GET', '/api/v1/status', () => this.status())
+      this.http.route('GET', '/healthz', () => ({ ok: true }), 'public')
+      this.http.route('GET', '/api/v1/status', ({ caller }) => this.#statusFor(caller), 'public')
+      siteRoutes(this.http, {
+        ledger: () => this.ledger,
+        token: () => this.#setupToken,
+        created: () => this.#spendSetupToken(),
+        dataDir: this.dataDir,
+      })
       ledgerRoutes(this.http, { ledger: () => this.ledger, nodeKey: () => pair.id })
       this.http.route('GET', '/api/v1/dapps/:dapp/:query', (req) =>
         this.dapps!.query(req.params.dapp!, req.params.query!, req.query),
@@ -181,6 +205,8 @@ export class LatchkeyNode extends Resource {
     }
     for (const component of this.#components) {
       log.debug({ component: component.name }, 'starting')
+      // The ledger is open by now: a node without a site offers a setup token before it listens.
+      if (component === this.http) this.#issueSetupToken()
       try {
         await component.ready()
       } catch (err) {
@@ -217,6 +243,7 @@ export class LatchkeyNode extends Resource {
       }
     }
     this.#started = []
+    this.#spendSetupToken()
     this.#releaseLock()
     if (failures.length > 0) throw failures[0]
     this.log.info('node stopped')
@@ -288,6 +315,41 @@ export class LatchkeyNode extends Resource {
     )
   }
 
+  get setupTokenFile(): string {
+    return join(this.dataDir, 'setup.token')
+  }
+
+  #issueSetupToken(): void {
+    if (this.ledger?.site) {
+      this.#spendSetupToken() // a stale file from a run that ended without a site
+      return
+    }
+    this.#setupToken = randomBytes(32).toString('hex')
+    writeFileSync(this.setupTokenFile, `${this.#setupToken}\n`, { mode: 0o600 })
+    chmodSync(this.setupTokenFile, 0o600)
+    this.log.info(
+      { file: this.setupTokenFile },
+      'no site yet: `latchkey site init` creates it with the setup token',
+    )
+  }
+
+  #spendSetupToken(): void {
+    this.#setupToken = null
+    rmSync(this.setupTokenFile, { force: true })
+  }
+
+  /** The full status for a signed caller (or when the config opens it), the minimal one for anyone. */
+  #statusFor(caller: Caller | null): NodeStatus | PublicNodeStatus {
+    if (caller || this.config.http.publicStatus === 'full') return this.status()
+    const site = this.ledger?.opened ? this.ledger.site : null
+    return {
+      node: { name: this.config.node.name },
+      site: site ? { id: toHex(site) } : null,
+      version: VERSION,
+      ready: this.opened,
+    }
+  }
+
   status(): NodeStatus {
     const broker = this.broker?.address
     const ledger = this.ledger?.opened ? this.ledger : null
@@ -298,6 +360,7 @@ export class LatchkeyNode extends Resource {
         ? { id: toHex(site), name: ledger.state.get<{ name: string }>('site/info')?.name ?? null }
         : null,
       version: VERSION,
+      ready: this.opened,
       records: ledger?.count ?? 0,
       stateHash: ledger?.stateHash ?? '',
       dapps: this.dapps?.opened ? this.dapps.status() : [],

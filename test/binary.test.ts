@@ -131,7 +131,7 @@ for (const t of targets) {
             config,
             [
               `node: { name: door-1, dataDir: ${join(data, 'var')} }`,
-              'http: { port: 0 }',
+              'http: { port: 0, publicStatus: full }', // the lock state read below
               'mqtt: { broker: { port: 0 } }',
               'site: { timeZone: Europe/Berlin }',
               'hardware:',

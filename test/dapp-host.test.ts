@@ -8,6 +8,7 @@ import { defaultConfig } from '../runtime/config/load.ts'
 import { createLogger } from '../runtime/log.ts'
 import { LatchkeyNode } from '../runtime/node.ts'
 import { tmpDir } from './helpers/index.ts'
+import { nodeKey, signedFetch } from './helpers/signed.ts'
 
 function logger() {
   const lines: Array<Record<string, unknown>> = []
@@ -81,6 +82,7 @@ describe('dapp host', () => {
     const { node, port } = await startNode([counter])
     try {
       const url = `http://127.0.0.1:${port}/api/v1/dapps/counter/total`
+      const fetch = signedFetch(nodeKey(node.dataDir))
       expect(await (await fetch(url)).json()).toEqual({ total: 0 })
       node.hardware!.events.emit('badge', {
         reader: 'r1',
@@ -101,6 +103,7 @@ describe('dapp host', () => {
 
   it('a dapp that throws, never becomes ready, or lacks a dependency is named and left out; the node keeps running', async () => {
     const { node, lines, port } = await startNode([throwsOnStart, neverReady, needsMissing, counter])
+    const fetch = signedFetch(nodeKey(node.dataDir))
     try {
       const status = (await (await fetch(`http://127.0.0.1:${port}/api/v1/status`)).json()) as {
         dapps: Array<{ name: string; status: string; error?: string }>

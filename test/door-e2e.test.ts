@@ -31,7 +31,7 @@ describe.runIf(hasTool('socat'))('door path end to end', () => {
       file,
       [
         'node: { name: door-1, dataDir: var }',
-        'http: { port: 0 }',
+        'http: { port: 0, publicStatus: full }', // the hardware status read below
         'mqtt: { broker: { port: 0 } }',
         'site: { timeZone: Europe/Berlin }',
         'hardware:',

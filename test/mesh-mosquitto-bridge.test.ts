@@ -61,7 +61,7 @@ async function setupA(dir: string) {
   const broker = await freePort()
   const a = writeConfig(dir, [
     `node: { name: node-a, dataDir: var }`,
-    `http: { port: ${await freePort()} }`,
+    `http: { port: ${await freePort()}, publicStatus: full }`, // records and state hash of each node
     'mqtt:',
     `  broker: { port: ${broker}, bridges: [{ name: ${BRIDGE}, passwordEnv: ${PASSWORD_ENV} }] }`,
   ])
@@ -154,7 +154,7 @@ describe.runIf(hasTool('mosquitto'))('a Mosquitto bridged into a node’s embedd
     const mosquitto = await freePort()
     const b = writeConfig(join(root, 'b'), [
       `node: { name: node-b, dataDir: var }`,
-      `http: { port: ${await freePort()} }`,
+      `http: { port: ${await freePort()}, publicStatus: full }`, // records and state hash of each node
       'mqtt:',
       '  broker: { enabled: false }',
       `  external: { url: "mqtt://127.0.0.1:${mosquitto}" }`,

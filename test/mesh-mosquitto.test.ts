@@ -39,7 +39,7 @@ async function nodeConfig(
     file,
     [
       `node: { name: ${name}, dataDir: var }`,
-      `http: { port: ${await freePort()} }`,
+      `http: { port: ${await freePort()}, publicStatus: full }`, // records and state hash of each node
       'mqtt:',
       '  broker: { enabled: false }',
       `  external: { url: "mqtt://127.0.0.1:${broker}" }`,

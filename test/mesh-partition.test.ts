@@ -16,6 +16,7 @@ import { type KeyPair, loadOrCreateKeyFile, readKeyFile } from '../runtime/keys.
 import { silentLogger, testKey } from '../runtime/ledger/testing/fixtures.ts'
 import { BIN, freePorts, spawnTracked, tmpDir } from './helpers/index.ts'
 import { startProxy } from './helpers/proxy.ts'
+import { signedFetch } from './helpers/signed.ts'
 
 interface Status {
   records: number
@@ -41,7 +42,7 @@ async function nodeConfig(
     file,
     [
       `node: { name: ${name}, dataDir: var }`,
-      `http: { port: ${await freePort()} }`,
+      `http: { port: ${await freePort()}, publicStatus: full }`, // records and state hash of each node
       'mqtt:',
       `  broker: { port: ${await freePort()} }`,
       peerLines,
@@ -186,11 +187,13 @@ describe('mesh: partition and merge with three node processes', () => {
     expect(after.records).toBe(before.records + 1 + sideA.length + 1 + sideB.length)
     for (const n of [a, b, c]) {
       const certs = (await (
-        await fetch(`http://127.0.0.1:${n.config.http.port}/api/v1/dapps/certifications/certs?member=alice`)
+        await signedFetch(admin)(
+          `http://127.0.0.1:${n.config.http.port}/api/v1/dapps/certifications/certs?member=alice`,
+        )
       ).json()) as unknown
       expect(JSON.stringify(certs), n.config.node.name).not.toContain('laser-1')
       const members = (await (
-        await fetch(`http://127.0.0.1:${n.config.http.port}/api/v1/dapps/membership/members`)
+        await signedFetch(admin)(`http://127.0.0.1:${n.config.http.port}/api/v1/dapps/membership/members`)
       ).json()) as unknown
       for (const m of [...sideA, ...sideB])
         expect(JSON.stringify(members), `${n.config.node.name} has ${m}`).toContain(`"${m}"`)

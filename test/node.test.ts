@@ -10,6 +10,7 @@ import { makeToken } from '../runtime/mesh/auth.ts'
 import { LatchkeyNode } from '../runtime/node.ts'
 import { allowedCpus } from '../runtime/placement.ts'
 import { BIN, hasTool, spawnTracked, tmpDir } from './helpers/index.ts'
+import { nodeKey, signedFetch } from './helpers/signed.ts'
 
 function collectingLogger() {
   const lines: Array<Record<string, unknown>> = []
@@ -30,7 +31,7 @@ function testNode() {
 }
 
 describe('node lifecycle', () => {
-  it('serves GET /api/v1/status with node, site, version, uptimeS', async () => {
+  it('serves the minimal status to anyone, liveness at /healthz, and nothing else unsigned', async () => {
     const { node } = testNode()
     await node.ready()
     try {
@@ -38,17 +39,20 @@ describe('node lifecycle', () => {
       const res = await fetch(`http://127.0.0.1:${port}/api/v1/status`)
       expect(res.status).toBe(200)
       expect(res.headers.get('content-type')).toMatch(/application\/json/)
-      const body = (await res.json()) as { uptimeS: unknown }
-      expect(body).toMatchObject({
-        node: { name: 'latchkey', key: node.key!.id },
+      expect(await res.json()).toEqual({
+        node: { name: 'latchkey' },
         site: null,
         version: '0.1.0',
-        records: 0,
+        ready: true,
       })
-      expect(typeof body.uptimeS).toBe('number')
+      expect(await (await fetch(`http://127.0.0.1:${port}/healthz`)).json()).toEqual({ ok: true })
+      expect(node.status()).toMatchObject({ node: { name: 'latchkey', key: node.key!.id }, records: 0 })
+      expect(typeof node.status().uptimeS).toBe('number')
       const missing = await fetch(`http://127.0.0.1:${port}/api/v1/nope`)
-      expect(missing.status).toBe(404)
-      expect(((await missing.json()) as { error: { code: string } }).error.code).toBe('LK_HTTP_NOT_FOUND')
+      expect(missing.status).toBe(401)
+      expect(((await missing.json()) as { error: { code: string } }).error.code).toBe(
+        'LK_HTTP_UNAUTHENTICATED',
+      )
     } finally {
       await node.close()
     }
@@ -62,7 +66,7 @@ describe('node lifecycle', () => {
     await node.ready()
     try {
       const body = (await (
-        await fetch(`http://127.0.0.1:${node.http!.address!.port}/api/v1/status`)
+        await signedFetch(nodeKey(node.dataDir))(`http://127.0.0.1:${node.http!.address!.port}/api/v1/status`)
       ).json()) as {
         site: { id: string; name: string }
         records: number
@@ -157,7 +161,7 @@ describe('quick start as a real process', () => {
     const { port } = up.address as { port: number }
     const body = await (await fetch(`http://127.0.0.1:${port}/api/v1/status`)).json()
     expect(body).toHaveProperty('node')
-    expect(body).toHaveProperty('uptimeS')
+    expect(body).toHaveProperty('ready') // false until every component has started
     // The what-to-do-next hint goes to stderr right after start-up (a separate pipe: poll for it).
     await expect.poll(() => p.stderr(), { timeout: 5000 }).toContain('/api/v1/status')
     const t0 = performance.now()

@@ -26,7 +26,7 @@ function setup() {
     [
       'node:',
       `  dataDir: ${join(dir, 'var')}`,
-      'http: { port: 0 }',
+      'http: { port: 0, publicStatus: full }', // status of the outputs without a site key
       'mqtt: { broker: { port: 0 } }',
       'hardware:',
       '  gpio: sim',

@@ -14,6 +14,7 @@ import { readKeyFile } from '../../runtime/keys.ts'
 import { createLogger } from '../../runtime/log.ts'
 import { LatchkeyNode } from '../../runtime/node.ts'
 import { tmpDir } from '../../test/helpers/index.ts'
+import { nodeKey, signedFetch } from '../../test/helpers/signed.ts'
 import { createMachineLockout } from '../machine-lockout/index.ts'
 import { createDoorAccess } from './index.ts'
 import { badge, cert, FAKE_DAPPS, member } from './testing/fakes.ts'
@@ -96,7 +97,7 @@ describe('door-access and machine-lockout in a node', () => {
         .toEqual(['door-access.door', 'door-access.event', 'machine-lockout.session-start'])
       const port = node.http!.address!.port
       const status = (await (
-        await fetch(`http://127.0.0.1:${port}/api/v1/dapps/door-access/status`)
+        await signedFetch(nodeKey(node.dataDir))(`http://127.0.0.1:${port}/api/v1/dapps/door-access/status`)
       ).json()) as {
         offline: boolean
         doors: Array<{ door: string; lock: string }>
@@ -107,7 +108,9 @@ describe('door-access and machine-lockout in a node', () => {
         doors: [{ door: 'front', lock: 'locked' }],
       })
       const tools = (await (
-        await fetch(`http://127.0.0.1:${port}/api/v1/dapps/machine-lockout/status`)
+        await signedFetch(nodeKey(node.dataDir))(
+          `http://127.0.0.1:${port}/api/v1/dapps/machine-lockout/status`,
+        )
       ).json()) as {
         tools: Array<{ session: { member: string } | null }>
       }

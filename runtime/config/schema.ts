@@ -152,6 +152,8 @@ export const configSchema = z.strictObject({
       enabled: z.boolean().default(true),
       host: host.default('127.0.0.1'),
       port: port.default(7480),
+      /** What an unsigned `GET /api/v1/status` shows: name, version, site id and ready, or everything. */
+      publicStatus: z.enum(['minimal', 'full']).default('minimal'),
     })
     .prefault({}),
   mqtt: z

@@ -11,7 +11,8 @@ export function siteCommand(io: Io): Command {
   site
     .command('init')
     .description(
-      "create a new site in this node's ledger: genesis with the first admin key, this node enrolled",
+      "create a new site in this node's ledger: genesis with the first admin key, this node enrolled " +
+        '(through the node when one runs on this data dir, with its setup token)',
     )
     .requiredOption('-n, --name <name>', 'the site name, e.g. "Hackspace North"')
     .option(...configOption)
@@ -24,7 +25,7 @@ export function siteCommand(io: Io): Command {
       const r = await initSite({ config, log, name: opts.name, adminKeyFile: opts.adminKey })
       io.out(
         [
-          `site "${opts.name}" created: ${r.site}`,
+          `site "${opts.name}" created: ${r.site}${r.via === 'node' ? ' (through the running node)' : ''}`,
           `  admin key ${r.admin} in ${r.adminKeyFile}${r.adminKeyCreated ? ' (new, mode 0600)' : ''}`,
           `  this node ${r.node} is enrolled as a device`,
           r.adminKeyCreated
