@@ -42,7 +42,10 @@ function client(node: LatchkeyNode, key: KeyPair, role = 'admin') {
   )
   const caller: Caller = { key: key.id, role }
   const call = (url: string, body: unknown) =>
-    handlers.get(`/api/v1/ledger/${url}`)!({ params: {}, query: {}, body, caller }) as Record<string, unknown>
+    handlers.get(`/api/v1/ledger/${url}`)!({ params: {}, query: {}, headers: {}, body, caller }) as Record<
+      string,
+      unknown
+    >
   return {
     /** prepare → check → sign → submit, as `latchkey` does on the admin's machine. */
     write(type: string, body: unknown) {

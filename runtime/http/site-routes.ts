@@ -14,7 +14,6 @@ import { errors } from '../errors.ts'
 import type { Ledger } from '../ledger/ledger.ts'
 import { decodeWire, fromHex, toHex } from '../ledger/record.ts'
 import { authErrors } from './errors.ts'
-import { httpErrors } from './ledger-routes.ts'
 import type { HttpServer } from './server.ts'
 
 const HEX = /^(?:[0-9a-f]{2})+$/
@@ -60,13 +59,10 @@ export function siteRoutes(
       }
       if (type !== 'site.genesis')
         throw authErrors.BAD_REQUEST(`\`wire\` is a ${type} record, not a site.genesis`)
-      const report = ledger.ingest([wire])
-      if (report.accepted !== 1 || !ledger.site) {
-        const q = ledger.quarantined().at(-1)
-        throw httpErrors.REFUSED(Object.keys(report.reasons)[0] ?? 'UNKNOWN', q?.detail ?? 'not accepted')
-      }
+      // Checked and stored as any key holder's record: a refusal keeps nothing.
+      const { id } = ledger.submit(wire)
       opts.created()
-      return { site: toHex(ledger.site) }
+      return { site: id }
     },
     'public',
   )

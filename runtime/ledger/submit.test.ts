@@ -92,7 +92,7 @@ function routes(l: Ledger, nodeKey: KeyPair) {
     { ledger: () => l, nodeKey: () => nodeKey.id },
   )
   const call = (url: string, body: unknown, caller: Caller | null) =>
-    handlers.get(url)!({ params: {}, query: {}, body, caller }) as Record<string, unknown>
+    handlers.get(url)!({ params: {}, query: {}, headers: {}, body, caller }) as Record<string, unknown>
   return {
     prepare: (body: unknown, caller: Caller | null) => call('/api/v1/ledger/prepare', body, caller),
     submit: (body: unknown, caller: Caller | null) => call('/api/v1/ledger/submit', body, caller),
