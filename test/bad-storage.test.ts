@@ -111,6 +111,17 @@ describe('a damaged ledger file', () => {
     expect(statSync(file).size).toBe(0) // nothing was written into it
   })
 
+  it('doctor names a damaged ledger as a failed check (exit 1)', async () => {
+    const { dir, env, file } = await siteDir()
+    expect((await cli(env, dir, 'doctor', '--json')).out).toContain('"name":"ledger","verdict":"ok"')
+    writeFileSync(file, '')
+    const r = await cli(env, dir, 'doctor', '--json')
+    const ledger = (JSON.parse(r.out) as { checks: Array<{ name: string; verdict: string }> }).checks.find(
+      (c) => c.name === 'ledger',
+    )
+    expect(ledger?.verdict).toBe('fail')
+  })
+
   it('a ledger.db that does not exist is still created (a new node)', async () => {
     expect(await openCode(join(tmpDir(), 'ledger.db'))).toBeUndefined()
   })

@@ -10,6 +10,7 @@
  * holds the schema version.
  */
 import { closeSync, fstatSync, openSync, readSync, statSync } from 'node:fs'
+import { dirname } from 'node:path'
 import Database from 'better-sqlite3'
 import { errors, isLatchkeyError } from '../errors.ts'
 
@@ -141,8 +142,9 @@ function checkFile(file: string): void {
   try {
     fd = openSync(file, 'r')
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return
-    throw err
+    const code = (err as NodeJS.ErrnoException).code
+    if (code === 'ENOENT') return
+    throw errors.DATA_DIR(dirname(file), `ledger file ${file} cannot be opened (${code})`)
   }
   try {
     const size = fstatSync(fd).size
@@ -178,16 +180,21 @@ function hasWal(file: string): boolean {
 }
 
 const CORRUPT_CODES = new Set(['SQLITE_CORRUPT', 'SQLITE_NOTADB'])
+/** SQLite cannot open or write the file: the data directory's permissions, not the ledger. */
+const ACCESS_CODES = new Set(['SQLITE_CANTOPEN', 'SQLITE_READONLY', 'SQLITE_PERM', 'SQLITE_AUTH'])
 
 /**
  * The catalogued error for a failure while opening or reading a ledger file: SQLite's "corrupt"
- * and "not a database" become LK_LEDGER_CORRUPT; anything else is returned as it is.
+ * and "not a database" become LK_LEDGER_CORRUPT, "cannot open" and "read-only" LK_DATA_DIR;
+ * anything else is returned as it is.
  */
 export function storeError(file: string, err: unknown): unknown {
   if (isLatchkeyError(err)) return err
   const code = String((err as { code?: unknown }).code ?? '')
   if (CORRUPT_CODES.has(code) || code.startsWith('SQLITE_CORRUPT_'))
     return errors.LEDGER_CORRUPT(file, (err as Error).message)
+  if (ACCESS_CODES.has(code) || code.startsWith('SQLITE_CANTOPEN_') || code.startsWith('SQLITE_READONLY_'))
+    return errors.DATA_DIR(dirname(file), `ledger file ${file}: ${(err as Error).message}`)
   return err
 }
 

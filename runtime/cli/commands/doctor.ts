@@ -8,9 +8,11 @@ import { createRequire } from 'node:module'
 import { join } from 'node:path'
 import { Command } from 'commander'
 import pkg from '../../../package.json' with { type: 'json' }
+import { ledgerFile } from '../../../provisioning/site.ts'
 import { type Config, defaultConfig, loadConfigFile } from '../../config/load.ts'
 import { isLatchkeyError } from '../../errors.ts'
 import { readKeyFile } from '../../keys.ts'
+import { openDb } from '../../ledger/store.ts'
 import type { Io } from '../io.ts'
 
 type Verdict = 'ok' | 'warn' | 'fail'
@@ -66,6 +68,19 @@ function checkNodeKey(config: Config): Check {
   }
 }
 
+/** The ledger file opens: not empty, a SQLite database, not truncated (runtime/ledger/store.ts). */
+function checkLedger(config: Config): Check {
+  const file = ledgerFile(config)
+  if (!existsSync(file))
+    return { name: 'ledger', verdict: 'warn', detail: `${file} does not exist yet (created at first start)` }
+  try {
+    openDb(file, { readonly: true }).close()
+    return { name: 'ledger', verdict: 'ok', detail: `${file} opens` }
+  } catch (err) {
+    return { name: 'ledger', verdict: 'fail', detail: (err as Error).message.split('\n')[0]! }
+  }
+}
+
 function checkAddon(name: string, probe: () => string): Check {
   try {
     return { name, verdict: 'ok', detail: probe() }
@@ -101,6 +116,7 @@ export function doctorCommand(io: Io): Command {
         },
         checkDataDir(config),
         checkNodeKey(config),
+        checkLedger(config),
         checkAddon('sqlite', () => {
           const Database = require('better-sqlite3')
           const db = new Database(':memory:')
