@@ -3,9 +3,10 @@
  * machine-lockout given this board's doors and tools, and certifications the readers of those
  * tools (where trainers sign members off).
  */
+
+import { createCertifications } from '../dapps/certifications/index.ts'
 import type { Dapp } from '../dapps/contract.ts'
 import { createDoorAccess } from '../dapps/door-access/index.ts'
-import { createCertifications } from '../dapps/certifications/index.ts'
 import { builtinDapps } from '../dapps/index.ts'
 import { createMachineLockout } from '../dapps/machine-lockout/index.ts'
 import type { Config } from './config/load.ts'

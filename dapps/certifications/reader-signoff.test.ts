@@ -7,7 +7,10 @@
 import { describe, expect, it } from 'vitest'
 import { FakeClock } from '../../devices/clock.ts'
 import type { ToolRelay } from '../../devices/outputs/index.ts'
+import { defaultConfig } from '../../runtime/config/load.ts'
+import { dappsFor } from '../../runtime/dapp-list.ts'
 import { DEVICE } from '../../runtime/ledger/testing/fixtures.ts'
+import type { Dapp, DappRuntimeContext } from '../contract.ts'
 import {
   badge,
   fakeCredentials,
@@ -17,7 +20,14 @@ import {
 } from '../door-access/testing/fakes.ts'
 import { startHarness } from '../door-access/testing/harness.ts'
 import { createMachineLockout, type ToolOptions } from '../machine-lockout/index.ts'
-import { createCertifications, SIGNED_OFF_PATTERN, SIGNOFF_WINDOW_MS, TAP_MS } from './index.ts'
+import {
+  type CertificationsOptions,
+  certifications,
+  createCertifications,
+  SIGNED_OFF_PATTERN,
+  SIGNOFF_WINDOW_MS,
+  TAP_MS,
+} from './index.ts'
 import { type Certification, certKey } from './model.ts'
 
 /** Tuesday 10 March 2026, 17:00 UTC. */
@@ -209,4 +219,47 @@ describe('sign-off at a tool reader', () => {
     for (const m of ['alice', 'carol', 'fay']) expect(holds(m)).toBeUndefined()
     expect(holds('alice', 'drill')).toBeUndefined()
   })
+})
+
+describe('which readers sign off', () => {
+  /** The events a dapp's start listens to, with a context that records nothing else. */
+  async function listened(dapp: Dapp): Promise<string[]> {
+    const events: string[] = []
+    await dapp.start!({
+      query: () => {},
+      on: (event: string) => events.push(event),
+    } as unknown as DappRuntimeContext)
+    return events
+  }
+
+  it("a node's dapp list gives certifications its tools' readers; the bare dapp listens to no badge", async () => {
+    const base = defaultConfig({ env: {} })
+    const config = { ...base, tools: [{ ...LASER, idleMs: LASER.idleMs, maxSessionMs: LASER.maxSessionMs }] }
+    const cert = dappsFor(config as typeof base).find((d) => d.name === 'certifications')!
+    expect(await listened(cert)).toEqual(['badge'])
+    expect(await listened(dappsFor(base).find((d) => d.name === 'certifications')!)).toEqual([])
+    expect(await listened(certifications)).toEqual([])
+  })
+
+  const bad: Array<[string, unknown]> = [
+    ['an unknown option', { readers: [] }],
+    [
+      'a reader listed twice',
+      {
+        signoffReaders: [
+          { reader: 'r', tool: 'a' },
+          { reader: 'r', tool: 'b' },
+        ],
+      },
+    ],
+    ['a tool class as the tool', { signoffReaders: [{ reader: 'r', tool: 'class:laser' }] }],
+    ['an unknown reader option', { signoffReaders: [{ reader: 'r', tool: 'a', relay: 'x' }] }],
+  ]
+  for (const [name, opts] of bad) {
+    it(`LK_CERT_CONFIG: ${name}`, () => {
+      expect(() => createCertifications(opts as CertificationsOptions)).toThrow(
+        expect.objectContaining({ code: 'LK_CERT_CONFIG' }),
+      )
+    })
+  }
 })
