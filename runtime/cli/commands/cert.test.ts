@@ -1,7 +1,7 @@
 /**
  * `latchkey cert` against a real ledger file (no node running: records go straight into the
- * file). The node's dapp list is stubbed here with the stand-in membership dapp and the
- * certifications dapp, as dapps/index.ts will list them once they are wired in.
+ * file). The node's dapp list is stubbed here with the stand-in membership dapp, the credentials
+ * dapp (certifications reads sign-off badges from it) and the certifications dapp.
  */
 import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
@@ -19,8 +19,9 @@ import { certCommand } from './cert.ts'
 
 vi.mock('../../../dapps/index.ts', async () => {
   const { certifications } = await import('../../../dapps/certifications/index.ts')
+  const { credentials } = await import('../../../dapps/credentials/index.ts')
   const { fakeMembership } = await import('../../../dapps/certifications/test-support.ts')
-  return { builtinDapps: [fakeMembership, certifications] }
+  return { builtinDapps: [fakeMembership, credentials, certifications] }
 })
 
 async function setup() {
