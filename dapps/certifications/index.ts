@@ -70,7 +70,7 @@ async function onBadge(
   signoff: ReaderSignoff,
   e: BadgeEvent,
 ): Promise<void> {
-  // The read's wall time: the event carries the reader's clock (ctx.clock), the record wall time.
+  // The read on the board's wall clock, as the record carries it; the event's time is on ctx.clock.
   const at = Math.round(opts.now() - Math.max(0, ctx.clock.now() - e.at))
   const step = signoff.onBadge(e, at, ctx.state)
   const fields = { reader: e.reader, credential: e.credential.id, step: step.kind }
