@@ -221,6 +221,41 @@ describe('sign-off at a tool reader', () => {
   })
 })
 
+describe('sign-off after a revocation', () => {
+  it("a new sign-off lifts a trainer's revocation; after an admin's, the board appends nothing", async () => {
+    const { h, at, grants, holds } = await rig()
+    const signOff = async (who: 'alice' | 'fay') => {
+      await h.advance(1_000)
+      await at('bob')
+      await h.advance(1_000)
+      await at('bob')
+      await h.advance(1_000)
+      await at(who)
+      await h.settle()
+    }
+    const trainers = await h.device('certifications.revoke', {
+      member: 'alice',
+      tool: 'laser-1',
+      reason: 'unsafe use',
+      trainer: 'bob',
+    })
+    expect(trainers.rejection).toBeNull()
+    await signOff('alice')
+    expect(grants().map((g) => [g.body.member, g.body.after, g.rejection])).toEqual([
+      ['alice', [Buffer.from(trainers.record.id).toString('hex')], null],
+    ])
+    expect(holds('alice')).toBeDefined()
+
+    expect(
+      (await h.admin('certifications.revoke', { member: 'fay', tool: 'laser-1', reason: 'banned' }))
+        .rejection,
+    ).toBeNull()
+    await signOff('fay')
+    expect(grants()).toHaveLength(1)
+    expect(holds('fay')).toBeUndefined()
+  })
+})
+
 describe('which readers sign off', () => {
   /** The events a dapp's start listens to, with a context that records nothing else. */
   async function listened(dapp: Dapp): Promise<string[]> {
