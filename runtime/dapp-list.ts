@@ -1,7 +1,10 @@
 /**
  * The dapps a node runs, built from its config: the builtin dapps, with door-access and
- * machine-lockout given this board's doors and tools.
+ * machine-lockout given this board's doors and tools, and certifications the readers of those
+ * tools (where trainers sign members off).
  */
+
+import { createCertifications } from '../dapps/certifications/index.ts'
 import type { Dapp } from '../dapps/contract.ts'
 import { createDoorAccess } from '../dapps/door-access/index.ts'
 import { builtinDapps } from '../dapps/index.ts'
@@ -21,8 +24,17 @@ export function dappsFor(config: Config, syncedAt: () => number | null = () => n
     syncedAt,
     ...(config.site.offlineGraceMs !== undefined ? { graceMs: config.site.offlineGraceMs } : {}),
   }
+  const configured = ['certifications', 'door-access', 'machine-lockout']
   return [
-    ...builtinDapps.filter((d) => d.name !== 'door-access' && d.name !== 'machine-lockout'),
+    ...builtinDapps.filter((d) => !configured.includes(d.name)),
+    createCertifications({
+      signoffReaders: config.tools.map((t) => ({
+        reader: t.reader,
+        tool: t.name,
+        ...(t.toolClass !== undefined ? { toolClass: t.toolClass } : {}),
+        ...(t.buzzer !== undefined ? { buzzer: t.buzzer } : {}),
+      })),
+    }),
     createDoorAccess({
       ...common,
       doors: config.doors.map((d) => ({ ...d, pulseMs: pulse.get(d.lock) ?? 5000 })),

@@ -1,6 +1,7 @@
 /**
- * Who may grant and revoke. Members have no keys: a trainer signs off at a tool's board, whose
- * device key signs the record naming the trainer; an admin key may sign on its own authority.
+ * Who may grant and revoke. Members have no keys: a trainer signs off at a tool's reader, and
+ * the board's device key signs the record naming the trainer and carrying the badge reads
+ * (signoff.ts; the grant's rules are in grant.ts); an admin key may sign on its own authority.
  */
 import { type FoldRecord, type Rejection, reject, type StateView } from '../contract.ts'
 import { getMember, isActive } from '../membership/model.ts'
@@ -26,17 +27,11 @@ export function checkTrainer(state: StateView, trainer: string, tool: string, da
   return null
 }
 
-/**
- * The signer's side of the rule: an admin key may act alone; any other key (a board) must name
- * a trainer, and may not hand out trainer rights.
- */
-export function checkSigner(r: FoldRecord, trainer: string | null, canTrain: boolean): Rejection | null {
-  if (r.role === 'admin') return null
-  if (trainer === null)
-    return reject(
-      'certifications.NOT_TRAINER',
-      `${r.type} signed by a ${r.role} key must name the trainer who signs it off`,
-    )
-  if (canTrain) return reject('certifications.NOT_ADMIN', 'only an admin key grants trainer rights')
-  return null
+/** The signer's side of a revocation: an admin key may act alone; any other key (a board) must name a trainer. */
+export function checkSigner(r: FoldRecord, trainer: string | null): Rejection | null {
+  if (r.role === 'admin' || trainer !== null) return null
+  return reject(
+    'certifications.NOT_TRAINER',
+    `${r.type} signed by a ${r.role} key must name the trainer who signs it off`,
+  )
 }

@@ -3,6 +3,7 @@
  * rejected `certifications.BAD_BODY` with a sentence naming the field.
  */
 import { type Rejection, reject } from '../contract.ts'
+import { type Signoff, signoffProblem } from './signoff.ts'
 
 /** `certifications.grant`: certify `member` for `tool`, signed off by `trainer`. */
 export interface GrantBody {
@@ -11,6 +12,11 @@ export interface GrantBody {
   tool: string
   /** The member (trainer) who signed it off; null only for an admin granting on its own authority. */
   trainer: string | null
+  /**
+   * The badge reads of the in-person sign-off at a tool's reader (signoff.ts); required when a
+   * board (device key) signs, null for an admin's grant.
+   */
+  signoff: Signoff | null
   /** The new holder may train and grant this certification (admin-signed grants only). */
   canTrain: boolean
   /** Last valid day, `YYYY-MM-DD`, or null. */
@@ -78,7 +84,7 @@ function trainerField(b: Record<string, unknown>, type: string): string | null |
 }
 
 export function parseGrant(body: unknown, type = 'certifications.grant'): GrantBody | Rejection {
-  const b = fields(body, type, ['member', 'tool', 'trainer', 'canTrain', 'expires', 'after'])
+  const b = fields(body, type, ['member', 'tool', 'trainer', 'canTrain', 'expires', 'after', 'signoff'])
   if (isRejection(b)) return b
   const mt = memberAndTool(b, type)
   if (mt) return mt
@@ -96,10 +102,17 @@ export function parseGrant(body: unknown, type = 'certifications.grant'): GrantB
     new Set(after).size !== after.length
   )
     return bad(type, `after must be a list of at most ${MAX_AFTER} distinct record ids (hex)`)
+  const signoff = b.signoff ?? null
+  if (signoff !== null) {
+    const problem = signoffProblem(signoff)
+    if (problem) return bad(type, problem)
+    if (trainer === null) return bad(type, 'with a signoff must name the trainer')
+  }
   return {
     member: b.member as string,
     tool: b.tool as string,
     trainer,
+    signoff: signoff as Signoff | null,
     canTrain,
     expires,
     after: after as string[],

@@ -8,7 +8,7 @@ import type { DappRuntimeContext, QueryHandler } from '../contract.ts'
 import { certifications, knownRevocations } from './index.ts'
 import { type Certification, certKey, isCertified } from './model.ts'
 import { member } from './test-support.ts'
-import { append, fakeTime, openLedger, put, site, wiresOf } from './testing.ts'
+import { append, type BoardBody, boardGrant, fakeTime, openLedger, put, site, wiresOf } from './testing.ts'
 
 const cert = (l: { view: { get<T>(k: string): T | undefined } }, m: string, tool: string) =>
   l.view.get<Certification>(certKey(m, tool))
@@ -41,11 +41,11 @@ describe('certifications.grant', () => {
   })
 
   it("a tool's board records a trainer's sign-off", async () => {
-    const { l } = await withTrainer()
+    const { l, t } = await withTrainer()
     const g = await append(
       l,
       GRANT,
-      { member: 'alice', tool: 'laser', trainer: 'bob', expires: '2027-03-31' },
+      boardGrant({ member: 'alice', tool: 'laser', trainer: 'bob', expires: '2027-03-31' }, t.now),
       DEVICE,
     )
     expect(g.code).toBeNull()
@@ -71,10 +71,17 @@ describe('certifications.grant', () => {
   })
 
   it('a class certification covers every tool of the class', async () => {
-    const { l } = await withTrainer()
+    const { l, t } = await withTrainer()
     await append(l, GRANT, { member: 'carol', tool: 'class:laser', canTrain: true }, ADMIN)
     expect(
-      (await append(l, GRANT, { member: 'alice', tool: 'class:laser', trainer: 'carol' }, DEVICE)).code,
+      (
+        await append(
+          l,
+          GRANT,
+          boardGrant({ member: 'alice', tool: 'class:laser', trainer: 'carol' }, t.now),
+          DEVICE,
+        )
+      ).code,
     ).toBeNull()
     expect(isCertified(l.view, 'alice', 'laser-2', 'laser', '2026-03-10')?.tool).toBe('class:laser')
     expect(isCertified(l.view, 'alice', 'lathe-1', 'lathe', '2026-03-10')).toBeUndefined()
@@ -83,7 +90,6 @@ describe('certifications.grant', () => {
   const notTrainer: Array<
     [string, (l: Awaited<ReturnType<typeof withTrainer>>) => Promise<unknown>, object]
   > = [
-    ['a board grant naming no trainer', async () => {}, { member: 'alice', tool: 'laser' }],
     [
       'a trainer without the certification',
       async () => {},
@@ -91,7 +97,8 @@ describe('certifications.grant', () => {
     ],
     [
       'a trainer certified without trainer rights',
-      async ({ l }) => append(l, GRANT, { member: 'carol', tool: 'laser', trainer: 'bob' }, DEVICE),
+      async ({ l, t }) =>
+        append(l, GRANT, boardGrant({ member: 'carol', tool: 'laser', trainer: 'bob' }, t.now), DEVICE),
       { member: 'alice', tool: 'laser', trainer: 'carol' },
     ],
     [
@@ -122,7 +129,7 @@ describe('certifications.grant', () => {
       const s = await withTrainer()
       await before(s)
       const count = s.l.count
-      const g = await append(s.l, GRANT, body, DEVICE)
+      const g = await append(s.l, GRANT, boardGrant(body as BoardBody, s.t.now), DEVICE)
       expect(g.code).toBe('certifications.NOT_TRAINER')
       expect(s.l.count).toBe(count + 1)
       expect(s.l.rejectionOf(g.id)?.detail).toBeTruthy()
@@ -133,11 +140,11 @@ describe('certifications.grant', () => {
   }
 
   it('NOT_ADMIN: only an admin key hands out trainer rights', async () => {
-    const { l } = await withTrainer()
+    const { l, t } = await withTrainer()
     const g = await append(
       l,
       GRANT,
-      { member: 'alice', tool: 'laser', trainer: 'bob', canTrain: true },
+      boardGrant({ member: 'alice', tool: 'laser', trainer: 'bob', canTrain: true }, t.now),
       DEVICE,
     )
     expect(g.code).toBe('certifications.NOT_ADMIN')
@@ -145,13 +152,15 @@ describe('certifications.grant', () => {
   })
 
   it('UNKNOWN_MEMBER: the member, or the trainer, is not a member', async () => {
-    const { l } = await withTrainer()
-    expect((await append(l, GRANT, { member: 'zed', tool: 'laser', trainer: 'bob' }, DEVICE)).code).toBe(
-      'certifications.UNKNOWN_MEMBER',
-    )
-    expect((await append(l, GRANT, { member: 'alice', tool: 'laser', trainer: 'zed' }, DEVICE)).code).toBe(
-      'certifications.UNKNOWN_MEMBER',
-    )
+    const { l, t } = await withTrainer()
+    expect(
+      (await append(l, GRANT, boardGrant({ member: 'zed', tool: 'laser', trainer: 'bob' }, t.now), DEVICE))
+        .code,
+    ).toBe('certifications.UNKNOWN_MEMBER')
+    expect(
+      (await append(l, GRANT, boardGrant({ member: 'alice', tool: 'laser', trainer: 'zed' }, t.now), DEVICE))
+        .code,
+    ).toBe('certifications.UNKNOWN_MEMBER')
   })
 
   const badBodies: Array<[string, unknown]> = [
@@ -189,26 +198,32 @@ describe('certifications.grant', () => {
   })
 
   it('a later grant replaces the earlier one (here: trainer rights withdrawn, expiry set)', async () => {
-    const { l } = await withTrainer()
+    const { l, t } = await withTrainer()
     await append(l, GRANT, { member: 'bob', tool: 'laser', canTrain: false, expires: '2026-12-31' }, ADMIN)
     expect(cert(l, 'bob', 'laser')).toMatchObject({ trainer: false, expires: '2026-12-31' })
-    expect((await append(l, GRANT, { member: 'alice', tool: 'laser', trainer: 'bob' }, DEVICE)).code).toBe(
-      'certifications.NOT_TRAINER',
-    )
+    expect(
+      (await append(l, GRANT, boardGrant({ member: 'alice', tool: 'laser', trainer: 'bob' }, t.now), DEVICE))
+        .code,
+    ).toBe('certifications.NOT_TRAINER')
   })
 })
 
 describe('certifications.revoke', () => {
   it('an admin revokes; a grant that did not name the revocation stays cancelled; one that names it restores', async () => {
-    const { l } = await withTrainer()
-    await append(l, GRANT, { member: 'alice', tool: 'laser', trainer: 'bob' }, DEVICE)
+    const { l, t } = await withTrainer()
+    await append(l, GRANT, boardGrant({ member: 'alice', tool: 'laser', trainer: 'bob' }, t.now), DEVICE)
     const r = await append(l, REVOKE, { member: 'alice', tool: 'laser', reason: 'unsafe use' }, ADMIN)
     expect(r.code).toBeNull()
     expect(cert(l, 'alice', 'laser')).toBeUndefined()
     expect(knownRevocations(l.view, 'alice', 'laser')).toEqual([r.id])
 
     // A grant that does not name the revocation is applied, and cancelled by it.
-    const blind = await append(l, GRANT, { member: 'alice', tool: 'laser', trainer: 'bob' }, DEVICE)
+    const blind = await append(
+      l,
+      GRANT,
+      boardGrant({ member: 'alice', tool: 'laser', trainer: 'bob' }, t.now),
+      DEVICE,
+    )
     expect(blind.code).toBeNull()
     expect(cert(l, 'alice', 'laser')).toBeUndefined()
 
@@ -216,7 +231,7 @@ describe('certifications.revoke', () => {
     const board = await append(
       l,
       GRANT,
-      { member: 'alice', tool: 'laser', trainer: 'bob', after: [r.id] },
+      boardGrant({ member: 'alice', tool: 'laser', trainer: 'bob', after: [r.id] }, t.now),
       DEVICE,
     )
     expect(board.code).toBe('certifications.NOT_ADMIN')
@@ -231,8 +246,8 @@ describe('certifications.revoke', () => {
   })
 
   it("a trainer revokes at the tool's board; a board cannot revoke without naming a trainer", async () => {
-    const { l } = await withTrainer()
-    await append(l, GRANT, { member: 'alice', tool: 'laser', trainer: 'bob' }, DEVICE)
+    const { l, t } = await withTrainer()
+    await append(l, GRANT, boardGrant({ member: 'alice', tool: 'laser', trainer: 'bob' }, t.now), DEVICE)
     expect((await append(l, REVOKE, { member: 'alice', tool: 'laser', reason: 'x' }, DEVICE)).code).toBe(
       'certifications.NOT_TRAINER',
     )
@@ -248,7 +263,7 @@ describe('certifications.revoke', () => {
     const again = await append(
       l,
       GRANT,
-      { member: 'alice', tool: 'laser', trainer: 'bob', after: [r.id] },
+      boardGrant({ member: 'alice', tool: 'laser', trainer: 'bob', after: [r.id] }, t.now),
       DEVICE,
     )
     expect(again.code).toBeNull()
@@ -256,20 +271,21 @@ describe('certifications.revoke', () => {
   })
 
   it('a revocation needs no grant before it: it cancels a later grant that does not name it', async () => {
-    const { l } = await withTrainer()
+    const { l, t } = await withTrainer()
     const r = await append(l, REVOKE, { member: 'alice', tool: 'laser', reason: 'banned' }, ADMIN)
     expect(r.code).toBeNull()
-    await append(l, GRANT, { member: 'alice', tool: 'laser', trainer: 'bob' }, DEVICE)
+    await append(l, GRANT, boardGrant({ member: 'alice', tool: 'laser', trainer: 'bob' }, t.now), DEVICE)
     expect(cert(l, 'alice', 'laser')).toBeUndefined()
   })
 
   it('revoking a trainer stops their sign-offs; certifications they signed off before stand', async () => {
-    const { l } = await withTrainer()
-    await append(l, GRANT, { member: 'alice', tool: 'laser', trainer: 'bob' }, DEVICE)
+    const { l, t } = await withTrainer()
+    await append(l, GRANT, boardGrant({ member: 'alice', tool: 'laser', trainer: 'bob' }, t.now), DEVICE)
     await append(l, REVOKE, { member: 'bob', tool: 'laser', reason: 'left the team' }, ADMIN)
-    expect((await append(l, GRANT, { member: 'carol', tool: 'laser', trainer: 'bob' }, DEVICE)).code).toBe(
-      'certifications.NOT_TRAINER',
-    )
+    expect(
+      (await append(l, GRANT, boardGrant({ member: 'carol', tool: 'laser', trainer: 'bob' }, t.now), DEVICE))
+        .code,
+    ).toBe('certifications.NOT_TRAINER')
     expect(cert(l, 'alice', 'laser')).toBeDefined()
   })
 
@@ -284,17 +300,17 @@ describe('certifications.revoke', () => {
   })
 
   it('a key that is not enrolled cannot grant (ledger: NOT_AUTHORIZED)', async () => {
-    const { l } = await withTrainer()
+    const { l, t } = await withTrainer()
     await expect(
-      l.append(GRANT, { member: 'alice', tool: 'laser', trainer: 'bob' }, DEVICE2),
+      l.append(GRANT, boardGrant({ member: 'alice', tool: 'laser', trainer: 'bob' }, t.now), DEVICE2),
     ).rejects.toThrow(/NOT_AUTHORIZED/)
   })
 })
 
 describe('certifications queries and determinism', () => {
   it('certs {member} and holders {tool}; a bad parameter is a usage error', async () => {
-    const { l } = await withTrainer()
-    await append(l, GRANT, { member: 'alice', tool: 'laser', trainer: 'bob' }, DEVICE)
+    const { l, t } = await withTrainer()
+    await append(l, GRANT, boardGrant({ member: 'alice', tool: 'laser', trainer: 'bob' }, t.now), DEVICE)
     await append(l, GRANT, { member: 'alice', tool: 'class:saw' }, ADMIN)
     const queries = new Map<string, QueryHandler>()
     await certifications.start!({
@@ -315,11 +331,11 @@ describe('certifications queries and determinism', () => {
   it('the same records in any order give one state (a fresh node, reversed and one at a time)', async () => {
     const { l, t } = await withTrainer()
     t.now += 1000
-    await append(l, GRANT, { member: 'alice', tool: 'laser', trainer: 'bob' }, DEVICE)
+    await append(l, GRANT, boardGrant({ member: 'alice', tool: 'laser', trainer: 'bob' }, t.now), DEVICE)
     const r = await append(l, REVOKE, { member: 'alice', tool: 'laser', reason: 'x' }, ADMIN)
-    await append(l, GRANT, { member: 'carol', tool: 'laser', trainer: 'bob' }, DEVICE)
+    await append(l, GRANT, boardGrant({ member: 'carol', tool: 'laser', trainer: 'bob' }, t.now), DEVICE)
     await append(l, GRANT, { member: 'alice', tool: 'laser', after: [r.id] }, ADMIN)
-    await append(l, GRANT, { member: 'dave', tool: 'laser', trainer: 'carol' }, DEVICE) // NOT_TRAINER
+    await append(l, GRANT, boardGrant({ member: 'dave', tool: 'laser', trainer: 'carol' }, t.now), DEVICE) // NOT_TRAINER
     const [genesis, ...rest] = wiresOf(l)
     for (const order of [[...rest].reverse(), rest]) {
       const f = await openLedger()

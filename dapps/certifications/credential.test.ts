@@ -15,7 +15,7 @@ import {
   verifyCredential,
 } from './credential.ts'
 import { member } from './test-support.ts'
-import { append, openLedger, put, site } from './testing.ts'
+import { append, boardGrant, openLedger, put, site } from './testing.ts'
 
 interface Doc {
   format: string
@@ -37,7 +37,12 @@ const resign = (payload: Uint8Array, key: typeof ADMIN) =>
 async function certified() {
   const l = await site()
   await append(l, 'certifications.grant', { member: 'bob', tool: 'laser', canTrain: true }, ADMIN)
-  await append(l, 'certifications.grant', { member: 'alice', tool: 'laser', trainer: 'bob' }, DEVICE)
+  await append(
+    l,
+    'certifications.grant',
+    boardGrant({ member: 'alice', tool: 'laser', trainer: 'bob' }, Date.now()),
+    DEVICE,
+  )
   await append(
     l,
     'certifications.grant',

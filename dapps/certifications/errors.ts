@@ -2,6 +2,12 @@
 import { define } from '../../runtime/errors.ts'
 
 export const certErrors = {
+  CONFIG: define(
+    'LK_CERT_CONFIG',
+    'usage',
+    (key: string, reason: string) => `certifications options: \`${key}\` ${reason}`,
+    (key: string) => ({ dapp: 'certifications', key }),
+  ),
   QUERY: define(
     'LK_CERT_QUERY',
     'usage',

@@ -1,12 +1,16 @@
 /**
- * `certifications.grant` {member, tool, trainer, canTrain, expires, after}
+ * `certifications.grant` {member, tool, trainer, signoff, canTrain, expires, after}
  *
  * Rules, in the order they are checked:
  *   body shape                                    → certifications.BAD_BODY
- *   a board's grant names a trainer, no canTrain  → certifications.NOT_TRAINER / NOT_ADMIN
+ *   a board's (device key's) grant:
+ *     gives no trainer rights                     → certifications.NOT_ADMIN
+ *     carries an in-person sign-off               → certifications.NO_SIGNOFF
  *   the member exists                             → certifications.UNKNOWN_MEMBER
  *   the trainer is not the member                 → certifications.NOT_TRAINER
  *   a named trainer is a trainer for the tool     → certifications.NOT_TRAINER / UNKNOWN_MEMBER
+ *   a sign-off, whoever signs, holds (signoff.ts) → certifications.SIGNOFF_BADGE / SIGNOFF_WINDOW /
+ *                                                   SIGNOFF_CLOCK
  *   a board's grant does not lift (name in `after`) a revocation made with an admin key
  *                                                 → certifications.NOT_ADMIN
  * `after` may name ids that are not (or no longer, after a key's cut) applied revocations: they
@@ -21,15 +25,23 @@ import {
   type StateWriter,
 } from '../contract.ts'
 import { getMember } from '../membership/model.ts'
-import { checkSigner, checkTrainer } from './authority.ts'
+import { checkTrainer } from './authority.ts'
 import { dayOf, type GrantBody, isRejection, parseGrant } from './body.ts'
+import { checkSignoff } from './signoff.ts'
 import { type GrantEntry, grantKey, type RevokeEntry, revokeKey, settle } from './state.ts'
 
 function validate(r: FoldRecord<GrantBody>, state: StateView) {
   const b = parseGrant(r.body, r.type)
   if (isRejection(b)) return b
-  const signer = checkSigner(r, b.trainer, b.canTrain)
-  if (signer) return signer
+  if (r.role !== 'admin') {
+    if (b.canTrain) return reject('certifications.NOT_ADMIN', 'only an admin key grants trainer rights')
+    // A board's key alone is no trainer: it grants only what a trainer signed off at its reader.
+    if (b.signoff === null)
+      return reject(
+        'certifications.NO_SIGNOFF',
+        `${r.type} signed by a ${r.role} key must carry the trainer's in-person sign-off at a reader (signoff)`,
+      )
+  }
   if (!getMember(state, b.member))
     return reject('certifications.UNKNOWN_MEMBER', `member ${b.member} is not known to the membership dapp`)
   if (b.trainer !== null) {
@@ -37,6 +49,10 @@ function validate(r: FoldRecord<GrantBody>, state: StateView) {
       return reject('certifications.NOT_TRAINER', `${b.member} cannot sign off their own certification`)
     const t = checkTrainer(state, b.trainer, b.tool, dayOf(r.hlc.ms))
     if (t) return t
+    if (b.signoff) {
+      const s = checkSignoff(state, b.signoff, b.trainer, b.member, r.hlc.ms)
+      if (s) return s
+    }
   }
   if (r.role !== 'admin') {
     for (const id of b.after) {

@@ -8,7 +8,7 @@ import { Reason } from '../../runtime/ledger/reasons.ts'
 import { ADMIN, ADMIN2, DEVICE } from '../../runtime/ledger/testing/fixtures.ts'
 import { knownRevocations } from './index.ts'
 import { type Certification, certKey } from './model.ts'
-import { append, exchange, fakeTime, openLedger, site, wiresOf } from './testing.ts'
+import { append, boardGrant, exchange, fakeTime, openLedger, site, wiresOf } from './testing.ts'
 
 const GRANT = 'certifications.grant'
 const REVOKE = 'certifications.revoke'
@@ -22,7 +22,12 @@ async function parted() {
   const a = await site(clock())
   await a.append('site.enrol', { key: ADMIN2.publicKey, role: 'admin', name: 'second admin' }, ADMIN)
   await append(a, GRANT, { member: 'bob', tool: 'laser', canTrain: true }, ADMIN)
-  const first = await append(a, GRANT, { member: 'alice', tool: 'laser', trainer: 'bob' }, DEVICE)
+  const first = await append(
+    a,
+    GRANT,
+    boardGrant({ member: 'alice', tool: 'laser', trainer: 'bob' }, t.now),
+    DEVICE,
+  )
   const b = await openLedger(clock())
   b.ingest(wiresOf(a))
   expect(b.stateHash).toBe(a.stateHash)
@@ -45,7 +50,15 @@ describe('revocation beats a concurrent grant', () => {
       const grant = await append(
         b,
         GRANT,
-        { member: 'alice', tool: 'laser', trainer: 'bob', after: knownRevocations(b.view, 'alice', 'laser') },
+        boardGrant(
+          {
+            member: 'alice',
+            tool: 'laser',
+            trainer: 'bob',
+            after: knownRevocations(b.view, 'alice', 'laser'),
+          },
+          t.now,
+        ),
         DEVICE,
       )
       expect(grant.code).toBeNull()
@@ -137,7 +150,12 @@ describe('authority changes while partitioned', () => {
       t.now = base + (order === 'sign-off sorts first' ? 200 : 100)
       await append(a, REVOKE, { member: 'bob', tool: 'laser', reason: 'trainer no more' }, ADMIN)
       t.now = base + (order === 'sign-off sorts first' ? 100 : 200)
-      const signOff = await append(b, GRANT, { member: 'carol', tool: 'laser', trainer: 'bob' }, DEVICE)
+      const signOff = await append(
+        b,
+        GRANT,
+        boardGrant({ member: 'carol', tool: 'laser', trainer: 'bob' }, t.now),
+        DEVICE,
+      )
       expect(signOff.code).toBeNull()
       exchange(a, b)
       expect(a.stateHash).toBe(b.stateHash)

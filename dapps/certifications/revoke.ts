@@ -15,7 +15,7 @@ import { type RevokeEntry, revokeKey, settle } from './state.ts'
 function validate(r: FoldRecord<RevokeBody>, state: StateView) {
   const b = parseRevoke(r.body, r.type)
   if (isRejection(b)) return b
-  const signer = checkSigner(r, b.trainer, false)
+  const signer = checkSigner(r, b.trainer)
   if (signer) return signer
   if (b.trainer !== null) return checkTrainer(state, b.trainer, b.tool, dayOf(r.hlc.ms))
   return null

@@ -1,7 +1,7 @@
 /**
  * Shared setup of the certifications tests: a provisioned site (ADMIN genesis, DEVICE enrolled
- * as a tool board) with the stand-in membership dapp and this dapp, on fake wall time, closed
- * when the test ends.
+ * as a tool board) with the stand-in membership dapp, the credentials dapp and this dapp, on fake
+ * wall time, closed when the test ends.
  */
 import { expect, onTestFinished } from 'vitest'
 import { ledgerDapp } from '../../runtime/dapps.ts'
@@ -9,8 +9,10 @@ import { HybridClock } from '../../runtime/ledger/hlc.ts'
 import type { Ledger, Signer } from '../../runtime/ledger/ledger.ts'
 import { toHex, wireBytes } from '../../runtime/ledger/record.ts'
 import { ADMIN, openTestLedger, provision } from '../../runtime/ledger/testing/fixtures.ts'
+import { credentials } from '../credentials/index.ts'
 import type { Member } from '../membership/model.ts'
 import { certifications } from './index.ts'
+import type { Signoff } from './signoff.ts'
 import { fakeMembership, member } from './test-support.ts'
 
 /** 2026-03-10T12:00:00Z: records made at this time are dated 2026-03-10. */
@@ -23,19 +25,53 @@ export function fakeTime(start = T0) {
 
 export async function openLedger(clock?: HybridClock): Promise<Ledger> {
   const l = await openTestLedger({
-    dapps: [fakeMembership, certifications].map(ledgerDapp),
+    dapps: [fakeMembership, credentials, certifications].map(ledgerDapp),
     ...(clock ? { clock } : {}),
   })
   onTestFinished(() => l.close())
   return l
 }
 
-/** A site with members alice, bob, carol, dave (all active). */
+/** Each test member's badge (bound, active, in `site()`). */
+export const BADGE: Readonly<Record<string, string>> = {
+  alice: 'em:1001',
+  bob: 'em:1002',
+  carol: 'em:1003',
+  dave: 'em:1004',
+}
+
+/** A site with members alice, bob, carol, dave (all active), each with the badge BADGE names. */
 export async function site(clock?: HybridClock): Promise<Ledger> {
   const l = await openLedger(clock)
   await provision(l)
-  for (const id of ['alice', 'bob', 'carol', 'dave']) await put(l, member(id))
+  for (const id of ['alice', 'bob', 'carol', 'dave']) {
+    await put(l, member(id))
+    const r = await l.append('credentials.bind', { badge: BADGE[id], member: id }, ADMIN)
+    if (r.rejection) throw new Error(`credentials.bind rejected: ${r.rejection.detail}`)
+  }
   return l
+}
+
+/**
+ * The sign-off a board records when `trainer` badged at reader `laser-reader` 5 s before
+ * `member`, whose badge was read at `at` (epoch ms, the board's wall clock).
+ */
+export function signoff(trainer: string, member: string, at: number): Signoff {
+  return {
+    reader: 'laser-reader',
+    trainer: { badge: BADGE[trainer] ?? 'em:9999', at: at - 5_000 },
+    trainee: { badge: BADGE[member] ?? 'em:9998', at },
+  }
+}
+
+/**
+ * A board's grant of `tool` to `member`, signed off by `trainer` at `at` (the board's wall
+ * clock: a ledger on fake time passes its `t.now`).
+ */
+export type BoardBody = { member: string; tool: string; trainer: string } & Record<string, unknown>
+
+export function boardGrant(body: BoardBody, at: number): Record<string, unknown> {
+  return { ...body, signoff: signoff(body.trainer, body.member, at) }
 }
 
 export async function put(l: Ledger, m: Member): Promise<void> {

@@ -49,6 +49,10 @@ export interface HarnessOptions {
   inputs?: readonly HarnessInput[]
   /** Leave the dapps unstarted until `startDapps()` (to put records in the ledger first, as a restart finds them). */
   deferStart?: boolean
+  /** The stand-ins loaded before `dapps` (default FAKE_DAPPS); leave out those `dapps` replace. */
+  fakes?: readonly Dapp[]
+  /** The ledger's wall clock, for records' clocks (default `Date.now`). */
+  ledgerNow?: () => number
 }
 
 export interface AppendCall {
@@ -297,7 +301,10 @@ export async function startHarness(opts: HarnessOptions): Promise<Harness> {
   const quiet = createLogger({ level: 'silent', destination: new Writable({ write: (_c, _e, d) => d() }) })
   const gpio = new SimGpio({ clock, log: quiet })
   await gpio.ready()
-  const ledger = await openTestLedger({ dapps: [...FAKE_DAPPS, ...opts.dapps].map(ledgerDapp) })
+  const ledger = await openTestLedger({
+    dapps: [...(opts.fakes ?? FAKE_DAPPS), ...opts.dapps].map(ledgerDapp),
+    ...(opts.ledgerNow ? { now: opts.ledgerNow } : {}),
+  })
   await provision(ledger)
   const h = new Harness(clock, gpio, ledger)
   onTestFinished(() => h.close())
