@@ -45,8 +45,8 @@ async function setup() {
 const code = (p: Promise<unknown>) =>
   p.then(
     () => 'no error',
-    (e: { code?: string; details?: { code?: string } }) =>
-      [e.code, e.details?.code].filter(Boolean).join(' '),
+    (e: { code?: string; details?: { code?: string; reason?: string } }) =>
+      [e.code, e.details?.code ?? e.details?.reason].filter(Boolean).join(' '),
   )
 
 describe('latchkey cert', () => {
@@ -77,9 +77,9 @@ describe('latchkey cert', () => {
     expect(await cert('list', '--member', 'alice')).toContain('alice')
 
     expect(await code(cert('grant', 'carol', 'laser', '--trainer', 'alice'))).toBe(
-      'LK_CERT_REJECTED certifications.NOT_TRAINER',
+      'LK_RECORD_REFUSED certifications.NOT_TRAINER',
     )
-    expect(await code(cert('grant', 'zed', 'laser'))).toBe('LK_CERT_REJECTED certifications.UNKNOWN_MEMBER')
+    expect(await code(cert('grant', 'zed', 'laser'))).toBe('LK_RECORD_REFUSED certifications.UNKNOWN_MEMBER')
   })
 
   it('usage errors: a bad date, a bad member id, a missing reason', async () => {
