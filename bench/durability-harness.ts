@@ -220,7 +220,7 @@ interface Ack {
 
 // ── the site and the node ───────────────────────────────────────────────────────────────
 
-interface Site {
+export interface Site {
   dataDir: string
   ledgerFile: string
   admin: KeyPair
@@ -228,7 +228,8 @@ interface Site {
   scratch: string
 }
 
-async function createSite(dir: string): Promise<Site> {
+/** The site of a run in `dir`: genesis, this node enrolled, a member with a badge, and the door. */
+export async function createSite(dir: string): Promise<Site> {
   mkdirSync(dir, { recursive: true })
   const dataDir = join(dir, 'var')
   const scratch = join(dir, 'client')
@@ -250,7 +251,7 @@ async function createSite(dir: string): Promise<Site> {
   return { dataDir, ledgerFile: join(dataDir, 'ledger.db'), admin, scratch }
 }
 
-function memberBody(id: string) {
+export function memberBody(id: string) {
   return { id, name: id, contact: null, status: 'active', expires: null, groups: ['members'], staff: false }
 }
 
@@ -294,11 +295,15 @@ interface RunningNode {
 function startNode(configFile: string, compileCache: string): RunningNode {
   // The pinned binary itself: the SIGKILL must hit the process that holds the ledger. A module
   // compile cache (in the run's dir) keeps the start-up of each round short.
-  const child: ChildProcess = spawn(PINNED_NODE, ['--max-semi-space-size=4', BIN, 'run', '--config', configFile], {
-    cwd: ROOT,
-    env: { ...process.env, LATCHKEY_NO_REEXEC: '1', NODE_COMPILE_CACHE: compileCache },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
+  const child: ChildProcess = spawn(
+    PINNED_NODE,
+    ['--max-semi-space-size=4', BIN, 'run', '--config', configFile],
+    {
+      cwd: ROOT,
+      env: { ...process.env, LATCHKEY_NO_REEXEC: '1', NODE_COMPILE_CACHE: compileCache },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  )
   let partial = ''
   let err = ''
   const events: string[] = []
@@ -379,7 +384,9 @@ async function badgeWriter(
   try {
     while (!stop.stopped) {
       const c = nextCard()
-      await fh.write(emFrame(Uint8Array.of(0x1a, (c >>> 24) & 0xff, (c >>> 16) & 0xff, (c >>> 8) & 0xff, c & 0xff)))
+      await fh.write(
+        emFrame(Uint8Array.of(0x1a, (c >>> 24) & 0xff, (c >>> 16) & 0xff, (c >>> 8) & 0xff, c & 0xff)),
+      )
       await sleep(everyMs)
     }
   } finally {
@@ -389,7 +396,8 @@ async function badgeWriter(
 
 // ── checking the ledger file ────────────────────────────────────────────────────────────
 
-class LedgerCheck {
+/** Checks the ledger file after each kill; it keeps what earlier rounds checked. */
+export class LedgerCheck {
   readonly #file: string
   /** Per author: the last seq checked, and its id. */
   readonly #checked = new Map<string, { seq: number; id: Uint8Array }>()
@@ -404,7 +412,10 @@ class LedgerCheck {
   }
 
   /** Checks the records new since the last round (or all, when `full`) and the round's acks. */
-  async round(acks: string[], full: boolean): Promise<{ lost: string[]; problem: string | null; records: number }> {
+  async round(
+    acks: string[],
+    full: boolean,
+  ): Promise<{ lost: string[]; problem: string | null; records: number }> {
     this.#acknowledged.push(...acks)
     const warnings: string[] = []
     let ledger: Ledger
@@ -420,7 +431,11 @@ class LedgerCheck {
       })
       await ledger.ready()
     } catch (err) {
-      return { lost: [], problem: `the ledger did not open: ${(err as Error).message}`, records: this.records }
+      return {
+        lost: [],
+        problem: `the ledger did not open: ${(err as Error).message}`,
+        records: this.records,
+      }
     }
     try {
       let problem: string | null = null
@@ -430,8 +445,10 @@ class LedgerCheck {
         this.#present.clear()
         for (const r of ledger.records()) this.#present.add(toHex(r.id))
         const v = await ledger.verifyAll()
-        if (v.problem) problem ??= `verifyAll: ${v.problem.problem} at ${v.problem.author.slice(0, 12)}…/${v.problem.seq}`
-        for (const [author, head] of ledger.heads()) this.#checked.set(author, { seq: head.seq, id: hexBytes(head.id) })
+        if (v.problem)
+          problem ??= `verifyAll: ${v.problem.problem} at ${v.problem.author.slice(0, 12)}…/${v.problem.seq}`
+        for (const [author, head] of ledger.heads())
+          this.#checked.set(author, { seq: head.seq, id: hexBytes(head.id) })
       } else {
         problem ??= this.#checkNew(ledger)
       }
@@ -458,7 +475,8 @@ class LedgerCheck {
       let prevId: Uint8Array | null = done.seq > 0 ? done.id : null
       while (expect < head.seq) {
         const page = ledger.range(author, expect + 1, 4096)
-        if (page.length === 0) return `author ${author.slice(0, 12)}…: seq ${expect + 1} missing below head ${head.seq}`
+        if (page.length === 0)
+          return `author ${author.slice(0, 12)}…: seq ${expect + 1} missing below head ${head.seq}`
         for (const r of page) {
           const where = `author ${author.slice(0, 12)}… seq ${r.seq}`
           if (r.seq !== expect + 1) return `${where}: sequence gap, expected ${expect + 1}`

@@ -275,7 +275,8 @@ export class DoorController {
   async #record(type: string, body: unknown): Promise<string | null> {
     try {
       const { record, rejection } = await this.#ctx.append(type, body)
-      if (rejection) this.#ctx.log.error({ type, body, rejection }, `${type} was not applied: ${rejection.code}`)
+      if (rejection)
+        this.#ctx.log.error({ type, body, rejection }, `${type} was not applied: ${rejection.code}`)
       return toHex(record.id)
     } catch (err) {
       this.#ctx.log.error({ err, type, body }, `${type} could not be appended`)
