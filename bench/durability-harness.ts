@@ -104,7 +104,10 @@ export function prng(seed: number): () => number {
 
 export async function runDurability(opts: DurabilityOptions): Promise<DurabilityReport> {
   const started = Date.now()
+  // Kill moments and card numbers draw from two streams: how many frames a round wrote does
+  // not shift the later kill moments of the same seed.
   const random = prng(opts.seed)
+  const cards = prng(opts.seed ^ 0x5bd1e995)
   const [runMin, runMax] = opts.runMs ?? [500, 1500]
   const startupShare = opts.startupKillShare ?? 0.1
   const fullEvery = opts.fullCheckEvery ?? 50
@@ -149,7 +152,7 @@ export async function runDurability(opts: DurabilityOptions): Promise<Durability
           writers.push(httpWriter(clientConfig(config, site.scratch), site.admin, acks, stop, () => member++))
           writers.push(
             badgeWriter(pty.b, opts.badgeEveryMs ?? 25, stop, () =>
-              random() < 0.3 ? MEMBER_CARD : card++ & 0xffffffff,
+              cards() < 0.3 ? MEMBER_CARD : card++ & 0xffffffff,
             ),
           )
           await sleep(runDelay)
