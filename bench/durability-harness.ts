@@ -73,6 +73,10 @@ export interface RoundResult {
   corrupt: boolean
   problem: string | null
   records: number
+  /** Spawn to 'node ready' (0 when killed during start-up). */
+  startMs: number
+  /** The ledger check after the kill. */
+  checkMs: number
   ms: number
 }
 
@@ -114,6 +118,7 @@ export async function runDurability(opts: DurabilityOptions): Promise<Durability
   const site = await createSite(opts.dir)
   const pty = await startSocat(opts.dir)
   const check = new LedgerCheck(site.ledgerFile)
+  const compileCache = join(opts.dir, 'compile-cache')
   const report: DurabilityReport = {
     rounds: 0,
     acknowledged: 0,
@@ -129,15 +134,28 @@ export async function runDurability(opts: DurabilityOptions): Promise<Durability
   let member = 0
   let card = 0x01000000
   try {
+    // One start and clean stop before the rounds: a node writes its compile cache at exit,
+    // which a SIGKILLed one never reaches.
+    {
+      const configFile = writeNodeConfig(opts.dir, pty.a, await freePorts(2))
+      const node = startNode(configFile, compileCache)
+      try {
+        await withTimeout(node.ready, opts.startTimeoutMs ?? 30_000, 'the node did not get ready in time')
+      } finally {
+        node.stop()
+        await node.exited
+      }
+    }
     for (let round = 1; round <= opts.rounds; round++) {
       if (Date.now() - started > opts.budgetMs) break
       const t0 = Date.now()
       const ports = await freePorts(2)
       const configFile = writeNodeConfig(opts.dir, pty.a, ports)
       const config = loadConfigFile(configFile, { env: {} })
-      const node = startNode(configFile, join(opts.dir, 'compile-cache'))
+      const node = startNode(configFile, compileCache)
       const acks: Ack[] = []
       let problem: string | null = null
+      let startMs = 0
       const startupKill = random() < startupShare
       const startupDelay = random() * 600
       const runDelay = runMin + random() * (runMax - runMin)
@@ -149,6 +167,7 @@ export async function runDurability(opts: DurabilityOptions): Promise<Durability
           await Promise.race([node.ready, sleep(startupDelay)])
         } else {
           await withTimeout(node.ready, opts.startTimeoutMs ?? 30_000, 'the node did not get ready in time')
+          startMs = Date.now() - t0
           writers.push(httpWriter(clientConfig(config, site.scratch), site.admin, acks, stop, () => member++))
           writers.push(
             badgeWriter(pty.b, opts.badgeEveryMs ?? 25, stop, () =>
@@ -167,6 +186,7 @@ export async function runDurability(opts: DurabilityOptions): Promise<Durability
       for (const id of node.committedEvents()) acks.push({ id, via: 'badge' })
 
       const full = round % fullEvery === 0 || round === opts.rounds
+      const t1 = Date.now()
       const result = problem
         ? { lost: [] as string[], problem, records: check.records }
         : await check.round(
@@ -195,6 +215,8 @@ export async function runDurability(opts: DurabilityOptions): Promise<Durability
         corrupt: !!result.problem,
         problem: result.problem,
         records: result.records,
+        startMs,
+        checkMs: Date.now() - t1,
         ms: Date.now() - t0,
       })
       // A node that no longer starts ends the run: later rounds would only repeat it.
@@ -290,6 +312,8 @@ interface RunningNode {
   ready: Promise<boolean>
   exited: Promise<void>
   kill(): void
+  /** SIGTERM: a clean stop. */
+  stop(): void
   stderr(): string
   /** Ids of door-access events whose decision line (written after the commit) was read in full. */
   committedEvents(): string[]
@@ -349,6 +373,9 @@ function startNode(configFile: string, compileCache: string): RunningNode {
     exited,
     kill: () => {
       if (child.exitCode === null && child.signalCode === null) process.kill(child.pid!, 'SIGKILL')
+    },
+    stop: () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM')
     },
     stderr: () => err.slice(-4000),
     committedEvents: () => events,
