@@ -43,6 +43,8 @@ const PINNED_NODE = join(ROOT, 'node_modules', 'node', 'bin', 'node')
 const BIN = join(ROOT, 'bin', 'latchkey.js')
 /** The member's badge: granted events. Other frames carry unknown cards: denied events. */
 const MEMBER_CARD = 0x00422734
+/** Bound on waiting for the first acknowledgement on each path before the kill window opens. */
+const FIRST_ACK_WAIT_MS = 5000
 
 export interface DurabilityOptions {
   /** Empty or missing directory for the site, the pty links and the node config. */
@@ -51,7 +53,10 @@ export interface DurabilityOptions {
   seed: number
   /** No round starts once this much time (ms) has passed since the run began. */
   budgetMs: number
-  /** The node runs this long (ms, uniform, seeded) after it is ready, then is killed. */
+  /**
+   * The node runs this long (ms, uniform, seeded) once it is ready and both paths have had an
+   * acknowledgement, then is killed. Default [500, 1500].
+   */
   runMs?: [number, number]
   /** Share of rounds killed during start-up instead (ledger open, dapp start). Default 0.1. */
   startupKillShare?: number
@@ -174,6 +179,11 @@ export async function runDurability(opts: DurabilityOptions): Promise<Durability
               cards() < 0.3 ? MEMBER_CARD : card++ & 0xffffffff,
             ),
           )
+          // The kill window opens once both paths have been acknowledged once (on a busy
+          // machine the first answers can take a while), so every such round kills amid writes.
+          const flowing = () => acks.length > 0 && node.committedEvents().length > 0
+          for (const until = Date.now() + FIRST_ACK_WAIT_MS; !flowing() && Date.now() < until; )
+            await sleep(10)
           await sleep(runDelay)
         }
       } catch (err) {
