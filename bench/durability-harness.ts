@@ -12,10 +12,12 @@
  *   appends a `door-access.event`; the event is acknowledged when the decision's log line,
  *   which the door controller writes only after the append resolved, names the record id.
  *
- * At a random moment (seeded) the node is SIGKILLed; the harness then opens the ledger file
- * read-only and checks that every acknowledged id is there (`lost` counts those missing) and
- * that the records written since the previous round hash-link and carry good signatures
- * (`corrupt` counts rounds where that, or the open, fails). A full `verifyAll()` runs every
+ * Once both paths have had an acknowledgement, after a random time (seeded) the node is
+ * SIGKILLed (one round in ten instead during start-up); the harness then opens the ledger file
+ * read-only and checks that every acknowledged id is there (`lost` counts those missing), that
+ * the records written since the previous round are in sequence, hash-link and carry good
+ * signatures, and that the saved state hash matches (`corrupt` counts rounds where that, or the
+ * open, or the next start, fails). A full `verifyAll()` runs every
  * `fullCheckEvery` rounds and after the last. The next round restarts the node on the same
  * data dir, so the ledger grows across rounds.
  *
@@ -45,6 +47,19 @@ const BIN = join(ROOT, 'bin', 'latchkey.js')
 const MEMBER_CARD = 0x00422734
 /** Bound on waiting for the first acknowledgement on each path before the kill window opens. */
 const FIRST_ACK_WAIT_MS = 5000
+
+/** Processes the harness started and has not seen exit: the node of the round, socat. */
+const live = new Set<ChildProcess>()
+
+/** SIGKILLs every process the harness started that still runs (for a bench stopped by a signal). */
+export function killLiveProcesses(): void {
+  for (const p of live) if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL')
+}
+
+function track(p: ChildProcess): void {
+  live.add(p)
+  p.once('exit', () => live.delete(p))
+}
 
 export interface DurabilityOptions {
   /** Empty or missing directory for the site, the pty links and the node config. */
@@ -341,6 +356,7 @@ function startNode(configFile: string, compileCache: string): RunningNode {
       stdio: ['ignore', 'pipe', 'pipe'],
     },
   )
+  track(child)
   let partial = ''
   let err = ''
   const events: string[] = []
@@ -558,6 +574,7 @@ async function startSocat(dir: string): Promise<Socat> {
   const p = spawn('socat', ['-d', '-d', `pty,raw,echo=0,link=${a}`, `pty,raw,echo=0,link=${b}`], {
     stdio: ['ignore', 'ignore', 'pipe'],
   })
+  track(p)
   let stderr = ''
   p.stderr!.on('data', (d) => {
     stderr += d

@@ -11,7 +11,7 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { runDurability } from './durability-harness.ts'
+import { killLiveProcesses, runDurability } from './durability-harness.ts'
 
 function arg(args: string[], name: string, dflt: number): number {
   const i = args.indexOf(`--${name}`)
@@ -21,6 +21,12 @@ function arg(args: string[], name: string, dflt: number): number {
 export async function run(args: string[]): Promise<void> {
   const seed = arg(args, 'seed', Math.floor(Math.random() * 2 ** 31))
   const dir = mkdtempSync(join(tmpdir(), 'latchkey-durability-'))
+  for (const signal of ['SIGINT', 'SIGTERM'] as const)
+    process.once(signal, () => {
+      killLiveProcesses()
+      rmSync(dir, { recursive: true, force: true })
+      process.exit(1)
+    })
   try {
     const report = await runDurability({
       dir,
