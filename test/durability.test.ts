@@ -1,72 +1,73 @@
 /**
- * Durability: a real child process appends records and is SIGKILLed at random points; after
- * each kill the ledger verifies, and every record the child reported as committed is there.
+ * Durability under SIGKILL, through a running node (bench/durability-harness.ts, the harness of
+ * `npm run bench -- durability` at 200+ rounds): a real node process on one data dir takes
+ * signed admin submits over HTTP and badge frames from a pty reader, and is SIGKILLed at a
+ * seeded random moment each round; after every kill each acknowledged record is in the ledger
+ * file and the new records hash-link and verify.
  */
-import { join } from 'node:path'
+import Database from 'better-sqlite3'
 import { describe, expect, it } from 'vitest'
-import { initSite } from '../provisioning/site.ts'
-import { defaultConfig } from '../runtime/config/load.ts'
-import { readKeyFile } from '../runtime/keys.ts'
+import { createSite, LedgerCheck, memberBody, runDurability } from '../bench/durability-harness.ts'
+import { builtinDapps } from '../dapps/index.ts'
+import { ledgerDapp } from '../runtime/dapps.ts'
 import { Ledger } from '../runtime/ledger/ledger.ts'
-import { openTestLedger, silentLogger } from '../runtime/ledger/testing/fixtures.ts'
-import { ROOT, runCli, spawnTracked, tmpDir } from './helpers/index.ts'
+import { silentLogger } from '../runtime/ledger/testing/fixtures.ts'
+import { hasTool, tmpDir } from './helpers/index.ts'
 
-const ROUNDS = 5
+const ROUNDS = 12
 
-describe('durability under SIGKILL', () => {
-  it(`every committed record survives ${ROUNDS} kills at random points, and the ledger verifies`, async () => {
-    const dataDir = tmpDir()
-    const config = defaultConfig({ env: { LATCHKEY_DATA_DIR: dataDir } })
-    await initSite({ config, log: silentLogger(), name: 'Durable Space' })
-    const nodeKey = readKeyFile(join(dataDir, 'keys', 'node.key'))
-    let committed = 0
-    for (let round = 0; round < ROUNDS; round++) {
-      const child = spawnTracked(process.execPath, [join(ROOT, 'test', 'fixtures', 'appender.ts'), dataDir])
-      // Kill somewhere between 20 and ~400 commits into the run.
-      const target = committed + 20 + Math.floor(Math.random() * 380)
-      await new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`child stalled:\n${child.stderr()}`)), 20_000)
-        const check = () => {
-          if (maxCommitted(child.stdout()) >= target) {
-            clearTimeout(timer)
-            child.child.stdout!.off('data', check)
-            resolve()
-          }
-        }
-        child.child.stdout!.on('data', check)
-      })
-      child.child.kill('SIGKILL')
-      const { signal } = await child.exited
-      expect(signal).toBe('SIGKILL')
-      const reported = maxCommitted(child.stdout())
-      expect(reported).toBeGreaterThan(committed)
-      committed = reported
-
-      // The ledger verifies (a real CLI process), and holds every reported record.
-      const verify = await runCli(['ledger', 'verify'], { env: { LATCHKEY_DATA_DIR: dataDir } })
-      expect(verify.stderr).toBe('')
-      expect(verify.code).toBe(0)
-      const ledger = await openTestLedger({ file: join(dataDir, 'ledger.db') })
-      try {
-        const head = ledger.heads().get(nodeKey.id)!
-        expect(head.seq).toBeGreaterThanOrEqual(committed)
-        const chain = ledger.range(nodeKey.id, 1, committed)
-        expect(chain.map((r) => r.seq)).toEqual(Array.from({ length: committed }, (_, i) => i + 1))
-        // State tables were committed with their records: reopening needed no rebuild.
-        expect(ledger.counters.rebuilds).toBe(0)
-        const fresh = new Ledger({ file: ':memory:', log: silentLogger(), dapps: [] })
-        expect(fresh).toBeDefined()
-      } finally {
-        await ledger.close()
-      }
-    }
+// Needs socat for the reader's pseudo-terminal: skipped only on a developer machine without it.
+// In CI (CI=true) hasTool() throws when the tool is missing.
+describe.runIf(hasTool('socat'))('durability under SIGKILL', () => {
+  it(`no acknowledged record is lost over ${ROUNDS} kills of a running node, and the ledger verifies`, async () => {
+    const seed = Math.floor(Math.random() * 2 ** 31)
+    const report = await runDurability({
+      dir: tmpDir(),
+      rounds: ROUNDS,
+      seed,
+      runMs: [300, 900],
+      budgetMs: 35_000,
+      fullCheckEvery: 5,
+    })
+    // The seed repeats the run's kill moments and writes.
+    expect({ ...report, elapsed_s: 0 }, `seed ${seed}`).toMatchObject({
+      lost: 0,
+      corrupt: 0,
+      first_problem: null,
+    })
+    // The time budget ends the run early on a busy machine; a few rounds still show both paths.
+    expect(report.rounds).toBeGreaterThanOrEqual(3)
+    expect(report.acknowledged_http).toBeGreaterThan(0)
+    expect(report.acknowledged_badge).toBeGreaterThan(0)
   }, 120_000)
 })
 
-function maxCommitted(out: string): number {
-  let max = 0
-  for (const line of out.split('\n')) {
-    if (line.startsWith('C ')) max = Math.max(max, Number(line.slice(2)))
-  }
-  return max
-}
+describe('the durability check', () => {
+  it('counts an acknowledged id the ledger lacks as lost, and a record altered on disk as corrupt', async () => {
+    const site = await createSite(tmpDir())
+    const check = new LedgerCheck(site.ledgerFile)
+    expect(await check.round([], false)).toMatchObject({ lost: [], problem: null })
+
+    const ledger = new Ledger({
+      file: site.ledgerFile,
+      log: silentLogger(),
+      dapps: builtinDapps.map(ledgerDapp),
+    })
+    await ledger.ready()
+    const { record } = await ledger.append('membership.put', memberBody('bob'), site.admin)
+    await ledger.close()
+    const bob = Buffer.from(record.id).toString('hex')
+    const never = 'ab'.repeat(32)
+    expect(await check.round([bob, never], false)).toMatchObject({ lost: [never], problem: null })
+    expect([...check.missing]).toEqual([never])
+
+    const db = new Database(site.ledgerFile)
+    db.prepare('UPDATE records SET body = ? WHERE id = ?').run(
+      Buffer.concat([record.body, Buffer.of(0xf6)]),
+      Buffer.from(record.id),
+    )
+    db.close()
+    // Bob's record was checked last round: the full pass re-hashes every record.
+    expect((await check.round([], true)).problem).toMatch(/hash/)
+  })
+})

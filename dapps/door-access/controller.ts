@@ -4,13 +4,15 @@
  *
  *   resolve door (reader → door) → decide (in-memory state) → actuate (lock pulse) → record
  *
- * The event is appended after the pulse has been driven; the append is not awaited first.
+ * The event is appended after the pulse has been driven; the append is not awaited first. The
+ * decision's info line follows the append's commit and carries the record id.
  * Overrides (lockdown, hold-open, unlock-once) are admin records that reach the board through
  * the ledger: `reconcile()` applies them on a timer and exactly at a hold's end.
  * Door-contact alarms become `door-access.alert` records.
  */
 
 import type { TimerHandle } from '../../devices/clock.ts'
+import { toHex } from '../../runtime/ledger/record.ts'
 import {
   type AlarmEvent,
   appendOrLog,
@@ -108,10 +110,13 @@ export class DoorController {
       at: now,
       ...(offline ? { offline: true } : {}),
     }
-    const recorded = this.#append('door-access.event', body)
-    this.#ctx.log.info(
-      { door: door.name, credential: e.credential.id, ...decision },
-      `door ${door.name}: ${decision.reason}`,
+    // The decision's one info line comes once the append has resolved (committed durably), and
+    // names the record: an operator or a crash test can count on that record being in the ledger.
+    const recorded = this.#record('door-access.event', body).then((record) =>
+      this.#ctx.log.info(
+        { door: door.name, credential: e.credential.id, ...decision, record },
+        `door ${door.name}: ${decision.reason}`,
+      ),
     )
     await Promise.all([this.#logged(actuated, `unlocking ${door.name}`), recorded])
   }
@@ -264,6 +269,19 @@ export class DoorController {
 
   #append(type: string, body: unknown): Promise<void> {
     return appendOrLog(this.#ctx, type, body)
+  }
+
+  /** Appends like #append; resolves with the committed record's id (hex), or null when the append failed. */
+  async #record(type: string, body: unknown): Promise<string | null> {
+    try {
+      const { record, rejection } = await this.#ctx.append(type, body)
+      if (rejection)
+        this.#ctx.log.error({ type, body, rejection }, `${type} was not applied: ${rejection.code}`)
+      return toHex(record.id)
+    } catch (err) {
+      this.#ctx.log.error({ err, type, body }, `${type} could not be appended`)
+      return null
+    }
   }
 
   #logged(p: Promise<unknown>, what: string): Promise<void> {

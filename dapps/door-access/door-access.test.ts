@@ -139,6 +139,22 @@ describe('door-access: badge → decide → actuate → record', () => {
     expect(events(h)).toHaveLength(1)
   })
 
+  it("the decision's info line waits for the append to commit, and names the record", async () => {
+    const { h } = await setup()
+    const release = h.holdAppends()
+    const done = h.badge('front-reader', 'em:1001')
+    await new Promise((r) => setImmediate(r))
+    expect(lock(h).state).toBe('unlocked')
+    const decisionLines = () => h.logs.filter((l) => l.msg === 'door front: allowed')
+    expect(decisionLines()).toEqual([]) // unlocked, but nothing committed: no acknowledgement yet
+    release()
+    await done
+    const { record } = await h.appends[0]!.result
+    expect(decisionLines()).toMatchObject([
+      { door: 'front', member: 'alice', granted: true, record: Buffer.from(record.id).toString('hex') },
+    ])
+  })
+
   it('outside the schedule in the site time zone: denied, recorded, no actuation (a keyholder at any time still gets in)', async () => {
     // Sunday morning in Auckland is Saturday evening in UTC.
     const { h } = await setup({ start: SUN_0930 })
