@@ -147,6 +147,18 @@ const cliCases: BadInput[] = [
   },
   {
     category: 'cli',
+    name: 'renew to a past date',
+    run: run('member', 'renew', 'alice', '--expires', '2001-01-01'),
+    expect: usage('LK_MEMBER_INVALID'),
+  },
+  {
+    category: 'cli',
+    name: 'a certification that expired years ago',
+    run: run('cert', 'grant', 'alice', 'laser', '--expires', '2001-01-01'),
+    expect: usage('LK_CLI_USAGE'),
+  },
+  {
+    category: 'cli',
     name: 'renew to a word',
     run: run('member', 'renew', 'alice', '--expires', 'soon'),
     expect: usage('LK_MEMBER_INVALID'),
@@ -788,6 +800,18 @@ const httpCases: BadInput[] = [
   },
   {
     category: 'http',
+    name: 'submit: a record that skips a seq',
+    run: crafted(async (s) => craft(s, s.admin, { seq: (await status(s)).heads[s.admin.id]!.seq + 5 })),
+    expect: bad(400, 'LK_RECORD_REFUSED', 'SEQ_GAP'),
+  },
+  {
+    category: 'http',
+    name: 'submit: a record from a day ahead',
+    run: crafted((s) => craft(s, s.admin, { hlc: { ms: Date.now() + 86_400_000, c: 0 } })),
+    expect: bad(400, 'LK_RECORD_REFUSED', 'CLOCK_FUTURE'),
+  },
+  {
+    category: 'http',
     name: 'prepare: a body that is not hex',
     run: prepare({ type: 'membership.put', body: 'zz', author: 'aa'.repeat(32) }),
     expect: bad(400, 'LK_HTTP_BAD_REQUEST'),
@@ -1268,7 +1292,7 @@ export const afterMerge: readonly BadInput[] = [
     ).map(
       (argv, j): BadInput => ({
         category: 'ledger',
-        name: `a ${what} ledger file: ${argv.join(' ')}`,
+        name: `${what} ledger file: ${argv.join(' ')}`,
         run: onLedger(`corrupt-${i}-${j}`, content, ...argv),
         expect: failed('LK_LEDGER_CORRUPT'),
         pending: 'storage',
@@ -1349,22 +1373,7 @@ export const afterMerge: readonly BadInput[] = [
     expect: bad(400, 'LK_RECORD_REFUSED', 'BAD_FIELD'),
     pending: 'seqrules',
   },
-  {
-    category: 'http',
-    name: 'submit: a record that skips a seq',
-    run: crafted(async (s) => craft(s, s.admin, { seq: (await status(s)).heads[s.admin.id]!.seq + 5 })),
-    expect: bad(400, 'LK_RECORD_REFUSED', 'SEQ_GAP'),
-    pending: 'seqrules',
-  },
-  {
-    category: 'http',
-    name: 'submit: a record from a day ahead',
-    run: crafted((s) => craft(s, s.admin, { hlc: { ms: Date.now() + 86_400_000, c: 0 } })),
-    expect: bad(400, 'LK_RECORD_REFUSED', 'CLOCK_FUTURE'),
-    pending: 'seqrules',
-  },
-  // auth: the node answers only signed requests from enrolled keys; fastify's own refusals
-  // (body parsing) carry LK codes like every other error.
+  // auth: the node answers only signed requests from enrolled keys, each within its role.
   {
     category: 'http',
     name: 'submit unsigned',
@@ -1406,6 +1415,32 @@ export const afterMerge: readonly BadInput[] = [
     expect: bad(401, 'LK_HTTP_BAD_SIGNATURE'),
     pending: 'auth',
   },
+  {
+    category: 'http',
+    name: 'prepare signed by a key nobody enrolled',
+    run: (s) =>
+      http(s, '/api/v1/ledger/prepare', {
+        json: { type: 'membership.put', body: 'a0', author: s.admin.id },
+        signed: () => randomKey(),
+      }),
+    expect: bad(403, 'LK_HTTP_FORBIDDEN'),
+    pending: 'auth',
+  },
+  {
+    category: 'http',
+    name: "prepare signed by the device for the admin's key",
+    run: (s) =>
+      http(s, '/api/v1/ledger/prepare', {
+        json: { type: 'membership.put', body: 'a0', author: s.admin.id },
+        signed: (x) => x.device,
+      }),
+    expect: bad(403, 'LK_HTTP_FORBIDDEN'),
+    pending: 'auth',
+  },
+  // auth (server.ts is that branch's file): fastify's own refusals while reading a body
+  // (FST_ERR_CTP_*, today passed through as the code) carry an LK code like every other error.
+  // If the auth branch left the error handler as it was, this is one line in its
+  // non-catalogue branch: `code: status < 500 ? 'LK_HTTP_BAD_REQUEST' : 'LK_HTTP'`.
   {
     category: 'http',
     name: 'submit: a body that is not JSON',

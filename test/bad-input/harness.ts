@@ -207,8 +207,8 @@ export interface HttpRequest {
   json?: unknown
   raw?: string | Uint8Array
   contentType?: string
-  /** Send the request as an enrolled caller (the admin key). */
-  signed?: boolean
+  /** Sign the request: as the admin (true), or as the key given. */
+  signed?: boolean | ((s: Shared) => KeyPair)
 }
 
 /**
@@ -235,11 +235,13 @@ export async function http(s: Shared, path: string, req: HttpRequest = {}): Prom
   if (req.contentType ?? (req.json !== undefined ? 'application/json' : undefined))
     headers['content-type'] = req.contentType ?? 'application/json'
   const url = `${s.base}${path}`
-  if (req.signed)
+  if (req.signed) {
+    const key = req.signed === true ? s.admin : req.signed(s)
     Object.assign(
       headers,
-      signRequest(s.admin, { method, url, headers, ...(body !== undefined ? { body } : {}) }),
+      signRequest(key, { method, url, headers, ...(body !== undefined ? { body } : {}) }),
     )
+  }
   const res = await fetch(url, {
     method,
     headers,

@@ -23,6 +23,7 @@ import { createLogger } from '../../log.ts'
 import { configFrom, configOption } from '../common.ts'
 import type { Io } from '../io.ts'
 import { writeRecord } from '../ledger-client.ts'
+import { isPastEverywhere } from './member.ts'
 
 async function openReadonly(config: Config): Promise<Ledger> {
   const file = ledgerFile(config)
@@ -100,6 +101,10 @@ export function certCommand(io: Io): Command {
         checkMember(opts.trainer, '--trainer')
         if (opts.expires !== undefined && !isDay(opts.expires))
           throw errors.CLI_USAGE(`--expires must be a date YYYY-MM-DD, not "${opts.expires}"`)
+        if (opts.expires !== undefined && isPastEverywhere(opts.expires))
+          throw errors.CLI_USAGE(
+            `--expires ${opts.expires} is in the past: the certification would grant nothing`,
+          )
         const config = configFrom(io, opts.config)
         // Name every revocation this node knows of: the grant overrides exactly those (README).
         const after = await withLedger(config, (l) => knownRevocations(l.view, member, tool))
