@@ -4,7 +4,10 @@
  * one sentence without a stack, the node still answers `GET /api/v1/status` with the same record
  * count and state hash, and every file the case guarded still holds the same bytes.
  */
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { ROOT } from '../helpers/index.ts'
 import { afterMerge, type BadInput, type Category, running } from './cases.ts'
 import { type Shared, sha256, startShared, status } from './harness.ts'
 
@@ -61,6 +64,12 @@ describe('bad input gets a clear error and loses nothing', () => {
     }
     expect(running.every((c) => c.pending === undefined)).toBe(true)
     expect(afterMerge.every((c) => c.pending !== undefined)).toBe(true)
+  })
+
+  it('every code a running case asserts is in the error-code list of docs/operations.md', () => {
+    const doc = readFileSync(join(ROOT, 'docs', 'operations.md'), 'utf8')
+    const codes = new Set(running.map((c) => c.expect.code).filter((c) => c.startsWith('LK_')))
+    expect([...codes].filter((code) => !doc.includes(`\`${code}\``))).toEqual([])
   })
 
   for (const category of categories) {
