@@ -7,7 +7,7 @@
  * (./bad-input.test.ts) also checks that the node still serves and that its record count and
  * state hash, and every file the case guarded, are unchanged.
  */
-import { mkdirSync } from 'node:fs'
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import * as dagCbor from '@ipld/dag-cbor'
 import type { KeyPair } from '../../runtime/keys.ts'
@@ -16,6 +16,7 @@ import {
   batchTopic,
   encodeBatch,
   encodeRequest,
+  encodeSummary,
   liveTopic,
   requestTopic,
   summaryTopic,
@@ -36,6 +37,7 @@ import {
   randomKey,
   refusalOf,
   type Shared,
+  startNode,
   status,
   toHex,
   token,
@@ -701,6 +703,42 @@ const httpCases: BadInput[] = [
   },
   {
     category: 'http',
+    name: 'a member query with an id that is a path',
+    run: (s) => http(s, '/api/v1/dapps/membership/member?id=..%2F..%2Fetc', { signed: true }),
+    expect: bad(400, 'LK_MEMBER_INVALID'),
+  },
+  {
+    category: 'http',
+    name: 'a member query with the id given twice',
+    run: (s) => http(s, '/api/v1/dapps/membership/member?id=alice&id=alice', { signed: true }),
+    expect: bad(400, 'LK_MEMBER_INVALID'),
+  },
+  {
+    category: 'http',
+    name: 'a member query for nobody',
+    run: (s) => http(s, '/api/v1/dapps/membership/member?id=nobody', { signed: true }),
+    expect: bad(400, 'LK_MEMBER_UNKNOWN'),
+  },
+  {
+    category: 'http',
+    name: 'a badge query with a badge id of garbage',
+    run: (s) => http(s, '/api/v1/dapps/credentials/badge?id=%00%FF', { signed: true }),
+    expect: bad(400, 'LK_BADGE_INVALID'),
+  },
+  {
+    category: 'http',
+    name: 'a certification query without a member',
+    run: (s) => http(s, '/api/v1/dapps/certifications/certs', { signed: true }),
+    expect: bad(400, 'LK_CERT_QUERY'),
+  },
+  {
+    category: 'http',
+    name: 'a proposals query with an unknown status',
+    run: (s) => http(s, '/api/v1/dapps/governance/proposals?status=rigged', { signed: true }),
+    expect: bad(400, 'LK_GOV_QUERY'),
+  },
+  {
+    category: 'http',
     name: 'submit: a wire that is not hex',
     run: submit({ wire: 'zz' }),
     expect: bad(400, 'LK_HTTP_BAD_REQUEST'),
@@ -1013,6 +1051,40 @@ const mqttCases: BadInput[] = [
     ),
     expect: counted('badPayload'),
   },
+  {
+    category: 'mqtt',
+    name: 'a summary signed by another key',
+    run: published(
+      (s) => summaryTopic(s.siteHex, s.device.id),
+      (s) =>
+        encodeSummary(
+          { node: s.device.publicKey, heads: [], count: 0, stateHash: '', at: Date.now() },
+          randomKey(),
+        ),
+    ),
+    expect: counted('badSummary'),
+  },
+  {
+    category: 'mqtt',
+    name: 'a summary that names another node',
+    run: published(
+      (s) => summaryTopic(s.siteHex, s.device.id),
+      () => {
+        const other = randomKey()
+        return encodeSummary(
+          { node: other.publicKey, heads: [], count: 0, stateHash: '', at: Date.now() },
+          other,
+        )
+      },
+    ),
+    expect: counted('badSummary'),
+  },
+  {
+    category: 'mqtt',
+    name: 'a publish over 256 KiB',
+    run: published((s) => liveTopic(s.siteHex, s.device.id), new Uint8Array(300 * 1024)),
+    expect: broker('oversize'),
+  },
 ]
 
 // ── files: exports, credentials, key files ───────────────────────────────────────────────
@@ -1234,6 +1306,50 @@ const keyCases: BadInput[] = [
   },
 ]
 
+const withNodeKey =
+  (content: string, mode = 0o600) =>
+  (dataDir: string) => {
+    mkdirSync(join(dataDir, 'keys'), { mode: 0o700 })
+    writeFileSync(join(dataDir, 'keys', 'node.key'), content, { mode })
+    chmodSync(join(dataDir, 'keys', 'node.key'), mode)
+  }
+
+const nodeStartCases: BadInput[] = [
+  {
+    category: 'key',
+    name: 'a node key of garbage: the node does not start',
+    run: (s) => startNode(s, 'garbage-node-key', withNodeKey('\u0000garbage')),
+    expect: failed('LK_KEY_INVALID'),
+  },
+  {
+    category: 'key',
+    name: 'a world-readable node key: the node does not start',
+    run: (s) => startNode(s, 'open-node-key', withNodeKey(seed('cd'.repeat(32)), 0o644)),
+    expect: failed('LK_KEY_PERMISSIONS'),
+  },
+  {
+    category: 'key',
+    name: 'a node key with a 16-byte seed: the node does not start',
+    run: (s) => startNode(s, 'short-node-key', withNodeKey(seed('cd'.repeat(16)))),
+    expect: failed('LK_KEY_INVALID'),
+  },
+  {
+    category: 'config',
+    name: 'an HTTP port another node holds: the node does not start',
+    run: (s) => startNode(s, 'port-taken', () => {}, { LATCHKEY_HTTP_PORT: String(new URL(s.base).port) }),
+    expect: failed('LK_LISTEN_FAILED'),
+  },
+  {
+    category: 'config',
+    name: 'a data directory that is a file: the node does not start',
+    run: (s) =>
+      startNode(s, 'parent-of-file', (dir) => writeFileSync(join(dir, 'data'), 'a file'), {
+        LATCHKEY_DATA_DIR: join(s.scratch, 'parent-of-file', 'data'),
+      }),
+    expect: failed('LK_DATA_DIR'),
+  },
+]
+
 // ── ledger files ─────────────────────────────────────────────────────────────────────────
 
 const onLedger =
@@ -1260,6 +1376,7 @@ export const running: readonly BadInput[] = [
   ...exportCases,
   ...credentialCases,
   ...keyCases,
+  ...nodeStartCases,
   ...ledgerCases,
 ]
 

@@ -158,6 +158,41 @@ export const garbage = (n: number, seed = 7) => {
   return out
 }
 
+// ── a second node ────────────────────────────────────────────────────────────────────────
+
+/**
+ * Starts a second node in-process on a data directory that `prepare` fills (ports 0 unless
+ * `env` says otherwise): what `latchkey run` does after loading its config. A node that must
+ * refuse to start answers with its catalogued error; one that starts is closed at once.
+ */
+export async function startNode(
+  s: Shared,
+  name: string,
+  prepare: (dataDir: string) => void,
+  env: NodeJS.ProcessEnv = {},
+): Promise<Outcome> {
+  const dataDir = join(s.scratch, name)
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 })
+  prepare(dataDir)
+  const config = defaultConfig({
+    env: { LATCHKEY_DATA_DIR: dataDir, LATCHKEY_HTTP_PORT: '0', LATCHKEY_MQTT_PORT: '0', ...env },
+  })
+  const node = new LatchkeyNode({
+    config: { ...config, node: { ...config.node, isolateEventLoop: false } },
+    log: quiet(),
+    dapps: dappsFor(config),
+  })
+  try {
+    await node.ready()
+    return { code: 'the node started' }
+  } catch (err) {
+    if (!isLatchkeyError(err)) throw err
+    return { code: err.code, exit: err.exit }
+  } finally {
+    await node.close().catch(() => {})
+  }
+}
+
 // ── CLI ──────────────────────────────────────────────────────────────────────────────────
 
 export interface CliResult extends Outcome {
