@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ROOT } from '../helpers/index.ts'
-import { afterMerge, type BadInput, type Category, running } from './cases.ts'
+import { afterMerge, type BadInput, type Category, casesWith, running } from './cases.ts'
 import { type Shared, sha256, startShared, status } from './harness.ts'
 
 let s: Shared
@@ -55,15 +55,19 @@ async function check(c: BadInput): Promise<void> {
 }
 
 describe('bad input gets a clear error and loses nothing', () => {
-  it('the catalogue holds at least 50 running cases and 90 in all, each name once per category', () => {
+  it('the catalogue holds at least 50 running cases and 90 in all, each name once per table and category', () => {
     expect(running.length).toBeGreaterThanOrEqual(50)
     expect(running.length + afterMerge.length).toBeGreaterThanOrEqual(90)
-    for (const category of categories) {
-      const names = [...running, ...afterMerge].filter((c) => c.category === category).map((c) => c.name)
-      expect(new Set(names).size).toBe(names.length)
-    }
+    for (const table of [running, afterMerge])
+      for (const category of categories) {
+        const names = table.filter((c) => c.category === category).map((c) => c.name)
+        expect(new Set(names).size).toBe(names.length)
+      }
     expect(running.every((c) => c.pending === undefined)).toBe(true)
     expect(afterMerge.every((c) => c.pending !== undefined)).toBe(true)
+    // With every branch merged, every afterMerge case runs.
+    const all = casesWith(['auth', 'seqrules', 'storage']).map((c) => `${c.category}: ${c.name}`)
+    for (const c of afterMerge) expect(all).toContain(`${c.category}: ${c.name}`)
   })
 
   it('every code a running case asserts is in the error-code list of docs/operations.md', () => {

@@ -36,6 +36,7 @@ import {
   publishAsDevice,
   randomKey,
   refusalOf,
+  replayed,
   type Shared,
   startNode,
   status,
@@ -53,9 +54,14 @@ export interface BadInput {
   expect: Outcome
   /** CLI cases: stderr is one sentence (`latchkey: …`, no stack). Default true for CLI outcomes. */
   oneLine?: boolean
-  /** The branch whose merge makes this case pass (afterMerge only). */
-  pending?: 'auth' | 'seqrules' | 'storage'
+  /** afterMerge only: the branches whose merge makes this case pass (all of them). */
+  pending?: Branch | readonly Branch[]
+  /** A running case that is no bad input once this branch is merged (it leaves the table). */
+  retiredBy?: Branch
 }
+
+/** Branches developed beside this one that change what some bad inputs get. */
+export type Branch = 'auth' | 'seqrules' | 'storage'
 
 const usage = (code: string): Outcome => ({ code, exit: 2 })
 const failed = (code: string): Outcome => ({ code, exit: 1 })
@@ -656,25 +662,25 @@ const httpCases: BadInput[] = [
   {
     category: 'http',
     name: 'an unknown route',
-    run: (s) => http(s, '/api/v1/nope'),
+    run: (s) => http(s, '/api/v1/nope', { signed: true }),
     expect: bad(404, 'LK_HTTP_NOT_FOUND'),
   },
   {
     category: 'http',
     name: 'a path that climbs out',
-    run: (s) => http(s, '/../../etc/passwd'),
+    run: (s) => http(s, '/../../etc/passwd', { signed: true }),
     expect: bad(404, 'LK_HTTP_NOT_FOUND'),
   },
   {
     category: 'http',
     name: 'DELETE on status',
-    run: (s) => http(s, '/api/v1/status', { method: 'DELETE' }),
+    run: (s) => http(s, '/api/v1/status', { method: 'DELETE', signed: true }),
     expect: bad(404, 'LK_HTTP_NOT_FOUND'),
   },
   {
     category: 'http',
     name: 'POST on status',
-    run: (s) => http(s, '/api/v1/status', { json: {} }),
+    run: (s) => http(s, '/api/v1/status', { json: {}, signed: true }),
     expect: bad(404, 'LK_HTTP_NOT_FOUND'),
   },
   {
@@ -823,6 +829,8 @@ const httpCases: BadInput[] = [
     name: 'submit: a record type no dapp owns',
     run: crafted((s) => craft(s, s.admin, { type: 'nosuch.thing' })),
     expect: bad(400, 'LK_RECORD_REFUSED', 'UNKNOWN_TYPE'),
+    // seqrules stores a record of an unknown type and folds it once a dapp owns the type.
+    retiredBy: 'seqrules',
   },
   {
     category: 'http',
@@ -1366,8 +1374,8 @@ const ledgerCases: BadInput[] = [
   },
 ]
 
-/** Cases that pass on this branch: the runner runs every one. */
-export const running: readonly BadInput[] = [
+/** Today's cases: what this branch answers to each bad input. */
+const today: readonly BadInput[] = [
   ...cliCases,
   ...configCases,
   ...csvCases,
@@ -1382,45 +1390,58 @@ export const running: readonly BadInput[] = [
 
 // ── after merge ──────────────────────────────────────────────────────────────────────────
 
+/** Shorthands for the refusals of the seqrules branch (runtime/ledger/refusals.ts there). */
+const invalidRecord = (reason: string) => bad(400, 'LK_RECORD_INVALID', reason)
+const staleRecord = (reason: string) => bad(409, 'LK_RECORD_STALE', reason)
+
+/** A data directory whose ledger is `content`, for every command that reads the ledger. */
+const corruptLedger = (what: string, content: (s: Shared) => string | Uint8Array, code: string): BadInput[] =>
+  (
+    [
+      ['ledger', 'verify'],
+      ['member', 'list'],
+      ['site', 'show'],
+    ] as const
+  ).map((argv, i) => ({
+    category: 'ledger',
+    name: `${what}: ${argv.join(' ')}`,
+    run: onLedger(`${what.replaceAll(/\W+/g, '-')}-${i}`, content, ...argv),
+    expect: failed(code),
+    pending: 'storage',
+  }))
+
 /**
- * Cases whose expected codes come with another branch (`pending`): not run yet. After merging
- * that branch, move its cases into `running` (and wire `signRequest` in ./harness.ts for
- * `auth`). The codes are the best guess of what that branch produces; adjust them to its
- * catalogue if it chose other names.
+ * Cases whose codes come with another branch: not run on this branch (their inputs get other
+ * answers here, some a stack trace or a 500). The codes are those the branches define (read
+ * from their commits while they were written). A case here replaces the running case of the
+ * same category and name once its branches are in `MERGED`; a running case with `retiredBy`
+ * leaves the table once that branch is.
  */
 export const afterMerge: readonly BadInput[] = [
-  // storage: a corrupt ledger file is named as corrupt, never "no site yet" or a SQLite stack.
-  ...(
-    [
-      ['garbage', (_s: Shared) => garbage(8192)],
-      ['truncated', (s: Shared) => ledgerBytes(s).subarray(0, 3000)],
-      [
-        'a wrong header',
-        (s: Shared) => Buffer.concat([Buffer.from('SQLite format 2\0'), ledgerBytes(s).subarray(16)]),
-      ],
-    ] as const
-  ).flatMap(([what, content], i): BadInput[] =>
-    (
-      [
-        ['ledger', 'verify'],
-        ['member', 'list'],
-        ['site', 'show'],
-      ] as const
-    ).map(
-      (argv, j): BadInput => ({
-        category: 'ledger',
-        name: `${what} ledger file: ${argv.join(' ')}`,
-        run: onLedger(`corrupt-${i}-${j}`, content, ...argv),
-        expect: failed('LK_LEDGER_CORRUPT'),
-        pending: 'storage',
-      }),
-    ),
+  // storage: a damaged ledger file is named as damaged, never "no site yet" or a SQLite stack.
+  ...corruptLedger('a garbage ledger file', () => garbage(8192), 'LK_LEDGER_CORRUPT'),
+  ...corruptLedger('a truncated ledger file', (s) => ledgerBytes(s).subarray(0, 3000), 'LK_LEDGER_CORRUPT'),
+  ...corruptLedger(
+    'a ledger file with a damaged header',
+    (s) => Buffer.concat([Buffer.from('SQLite format 2\0'), ledgerBytes(s).subarray(16)]),
+    'LK_LEDGER_CORRUPT',
+  ),
+  ...corruptLedger('an empty (0-byte) ledger file', () => '', 'LK_LEDGER_EMPTY').filter(
+    (c) => !c.name.endsWith('member list'),
   ),
   {
     category: 'ledger',
-    name: 'an empty (0-byte) ledger file: ledger verify',
-    run: onLedger('empty-verify', () => '', 'ledger', 'verify'),
-    expect: usage('LK_NO_SITE'),
+    name: 'an empty (0-byte) ledger file: member list',
+    run: onLedger('empty-ledger', () => '', 'member', 'list'),
+    expect: failed('LK_LEDGER_EMPTY'),
+    pending: 'storage',
+  },
+  {
+    category: 'ledger',
+    name: 'a garbage ledger file: the node does not start',
+    run: (s) =>
+      startNode(s, 'garbage-ledger-node', (dir) => writeFileSync(join(dir, 'ledger.db'), garbage(8192))),
+    expect: failed('LK_LEDGER_CORRUPT'),
     pending: 'storage',
   },
   {
@@ -1428,31 +1449,31 @@ export const afterMerge: readonly BadInput[] = [
     name: 'a garbage trailer',
     run: verifyExport('trailer.export', async (s) => {
       const b = await goodExport(s)
-      // The last frame is the trailer: keep its length, replace its bytes.
-      const len = 4
+      // Frames are (u32 length, bytes); the last is the trailer: keep its length, garble its bytes.
       let at = MAGIC.length
       let last = at
-      while (at + len <= b.length) {
+      while (at + 4 <= b.length) {
         last = at
-        at += len + new DataView(b.buffer, b.byteOffset + at).getUint32(0)
+        at += 4 + new DataView(b.buffer, b.byteOffset + at).getUint32(0)
       }
-      b.set(garbage(b.length - last - len), last + len)
+      b.set(garbage(b.length - last - 4), last + 4)
       return b
     }),
-    expect: failed('LK_EXPORT_CORRUPT'),
+    expect: failed('LK_LEDGER_INVALID'),
     pending: 'storage',
   },
   {
     category: 'config',
-    name: 'a reader without a name that a door names by its type',
+    name: 'two unnamed readers of one type that a door names by the type',
     run: config(
-      'unnamed-reader.yaml',
+      'unnamed-readers.yaml',
       [
         'hardware:',
         '  outputs:',
         '    - { name: front-lock, kind: lock, line: { name: GPIO17 } }',
         '  readers:',
         '    - { type: wedge, path: /dev/input/event0 }',
+        '    - { type: wedge, path: /dev/input/event1 }',
         'doors:',
         '  - { name: front, reader: wedge, lock: front-lock }',
         '',
@@ -1461,103 +1482,90 @@ export const afterMerge: readonly BadInput[] = [
     expect: usage('LK_CONFIG_INVALID'),
     pending: 'storage',
   },
-  // seqrules: a record the node cannot carry is refused with a reason, never a 500.
   {
-    category: 'http',
-    name: 'prepare: a body that is not CBOR',
-    run: prepare({ type: 'membership.put', body: 'ff', author: 'aa'.repeat(32) }),
-    expect: bad(400, 'LK_RECORD_REFUSED', 'MALFORMED'),
-    pending: 'seqrules',
+    category: 'config',
+    name: 'two readers of one name',
+    run: config(
+      'same-reader-name.yaml',
+      [
+        'hardware:',
+        '  readers:',
+        '    - { type: wedge, name: front, path: /dev/input/event0 }',
+        '    - { type: wedge, name: front, path: /dev/input/event1 }',
+        '',
+      ].join('\n'),
+    ),
+    expect: usage('LK_CONFIG_INVALID'),
+    pending: 'storage',
   },
+
+  // auth: only signed requests of enrolled keys reach a route (or learn that it does not exist);
+  // fastify's own refusals while reading a body carry catalogued codes.
+  ...(
+    [
+      ['an unknown route, unsigned', '/api/v1/nope', {}],
+      ['DELETE on status, unsigned', '/api/v1/status', { method: 'DELETE' }],
+      ['submit, unsigned', '/api/v1/ledger/submit', { json: { wire: '00' } }],
+      ['prepare, unsigned', '/api/v1/ledger/prepare', { json: { type: 'membership.put', body: 'a0' } }],
+      ['a dapp query, unsigned', '/api/v1/dapps/membership/members', {}],
+    ] as const
+  ).map(
+    ([name, path, req]): BadInput => ({
+      category: 'http',
+      name,
+      run: (s) => http(s, path, req),
+      expect: bad(401, 'LK_HTTP_UNAUTHENTICATED'),
+      pending: 'auth',
+    }),
+  ),
   {
     category: 'http',
-    name: 'prepare: a float in the body',
-    run: prepare({ type: 'membership.put', body: `a16161${FLOAT}`, author: 'aa'.repeat(32) }),
-    expect: bad(400, 'LK_RECORD_REFUSED', 'MALFORMED'),
-    pending: 'seqrules',
-  },
-  {
-    category: 'http',
-    name: 'prepare: a type no dapp owns',
-    run: prepare({ type: 'nosuch.thing', body: 'a0', author: 'aa'.repeat(32) }),
-    expect: bad(400, 'LK_RECORD_REFUSED', 'UNKNOWN_TYPE'),
-    pending: 'seqrules',
-  },
-  {
-    category: 'http',
-    name: 'prepare: a type string of capitals and spaces',
-    run: prepare({ type: 'Member Put', body: 'a0', author: 'aa'.repeat(32) }),
-    expect: bad(400, 'LK_RECORD_REFUSED', 'BAD_FIELD'),
-    pending: 'seqrules',
-  },
-  // auth: the node answers only signed requests from enrolled keys, each within its role.
-  {
-    category: 'http',
-    name: 'submit unsigned',
-    run: (s) => http(s, '/api/v1/ledger/submit', { json: { wire: '00' } }),
-    expect: bad(401, 'LK_HTTP_UNSIGNED'),
-    pending: 'auth',
-  },
-  {
-    category: 'http',
-    name: 'prepare unsigned',
+    name: 'signature headers of garbage',
     run: (s) =>
-      http(s, '/api/v1/ledger/prepare', { json: { type: 'membership.put', body: 'a0', author: s.admin.id } }),
-    expect: bad(401, 'LK_HTTP_UNSIGNED'),
-    pending: 'auth',
-  },
-  {
-    category: 'http',
-    name: 'a dapp query unsigned',
-    run: (s) => http(s, '/api/v1/dapps/membership/list'),
-    expect: bad(401, 'LK_HTTP_UNSIGNED'),
-    pending: 'auth',
-  },
-  {
-    category: 'http',
-    name: 'a signature header of garbage',
-    run: (s) =>
-      fetch(`${s.base}/api/v1/ledger/submit`, {
-        method: 'POST',
-        headers: {
-          'content-type': 'application/json',
-          signature: 'sig1=:AAAA:',
-          'signature-input': 'garbage',
-        },
-        body: '{"wire":"00"}',
-      }).then(async (r) => ({
-        status: r.status,
-        code: ((await r.json()) as { error: { code: string } }).error.code,
-      })),
-    expect: bad(401, 'LK_HTTP_BAD_SIGNATURE'),
-    pending: 'auth',
-  },
-  {
-    category: 'http',
-    name: 'prepare signed by a key nobody enrolled',
-    run: (s) =>
-      http(s, '/api/v1/ledger/prepare', {
-        json: { type: 'membership.put', body: 'a0', author: s.admin.id },
-        signed: () => randomKey(),
+      http(s, '/api/v1/ledger/submit', {
+        json: { wire: '00' },
+        headers: { signature: 'sig=:AAAA:', 'signature-input': 'garbage' },
       }),
-    expect: bad(403, 'LK_HTTP_FORBIDDEN'),
+    expect: bad(401, 'LK_HTTP_SIGNATURE_MALFORMED'),
     pending: 'auth',
   },
   {
     category: 'http',
-    name: "prepare signed by the device for the admin's key",
-    run: (s) =>
-      http(s, '/api/v1/ledger/prepare', {
-        json: { type: 'membership.put', body: 'a0', author: s.admin.id },
-        signed: (x) => x.device,
-      }),
-    expect: bad(403, 'LK_HTTP_FORBIDDEN'),
+    name: 'signed by a key nobody enrolled',
+    run: (s) => http(s, '/api/v1/dapps/membership/members', { signed: () => randomKey() }),
+    expect: bad(403, 'LK_HTTP_KEY_NOT_ENROLLED'),
     pending: 'auth',
   },
-  // auth (server.ts is that branch's file): fastify's own refusals while reading a body
-  // (FST_ERR_CTP_*, today passed through as the code) carry an LK code like every other error.
-  // If the auth branch left the error handler as it was, this is one line in its
-  // non-catalogue branch: `code: status < 500 ? 'LK_HTTP_BAD_REQUEST' : 'LK_HTTP'`.
+  {
+    category: 'http',
+    name: 'signed for another site',
+    run: (s) => http(s, '/api/v1/dapps/membership/members', { signed: true, site: 'ab'.repeat(32) }),
+    expect: bad(401, 'LK_HTTP_WRONG_SITE'),
+    pending: 'auth',
+  },
+  {
+    category: 'http',
+    name: 'signed ten minutes ago',
+    run: (s) =>
+      http(s, '/api/v1/dapps/membership/members', { signed: true, signedAt: Date.now() - 10 * 60_000 }),
+    expect: bad(401, 'LK_HTTP_CLOCK_SKEW'),
+    pending: 'auth',
+  },
+  {
+    category: 'http',
+    name: 'a body changed after signing',
+    run: (s) =>
+      http(s, '/api/v1/ledger/submit', { json: { wire: '00' }, signed: true, sendBody: '{"wire":"01"}' }),
+    expect: bad(401, 'LK_HTTP_DIGEST_MISMATCH'),
+    pending: 'auth',
+  },
+  {
+    category: 'http',
+    name: 'a signed request sent twice',
+    run: (s) => replayed(s, '/api/v1/dapps/membership/members', { signed: true }),
+    expect: bad(401, 'LK_HTTP_REPLAYED'),
+    pending: 'auth',
+  },
   {
     category: 'http',
     name: 'submit: a body that is not JSON',
@@ -1578,14 +1586,101 @@ export const afterMerge: readonly BadInput[] = [
     name: 'submit: an XML body',
     run: (s) =>
       http(s, '/api/v1/ledger/submit', { raw: '<wire/>', contentType: 'application/xml', signed: true }),
-    expect: bad(415, 'LK_HTTP_BAD_REQUEST'),
+    expect: bad(415, 'LK_HTTP_MEDIA_TYPE'),
+    pending: 'auth',
+  },
+  {
+    category: 'http',
+    name: 'submit: a text/plain body',
+    run: (s) =>
+      http(s, '/api/v1/ledger/submit', { raw: '{"wire":"00"}', contentType: 'text/plain', signed: true }),
+    expect: bad(415, 'LK_HTTP_MEDIA_TYPE'),
     pending: 'auth',
   },
   {
     category: 'http',
     name: 'submit: a body over 1 MiB',
     run: submit({ wire: 'ab'.repeat(600_000) }),
-    expect: bad(413, 'LK_HTTP_BAD_REQUEST'),
+    expect: bad(413, 'LK_HTTP_BODY_TOO_LARGE'),
     pending: 'auth',
   },
+
+  // seqrules (on auth: a client writes as the key that signs its request): a refused record is
+  // a 4xx that keeps nothing, its class in the code and the protocol reason in `reason`.
+  ...(
+    [
+      ['submit: a truncated wire', invalidRecord('MALFORMED')],
+      ['submit: garbage wire', invalidRecord('MALFORMED')],
+      ['submit: a record signed by another key', invalidRecord('BAD_SIGNATURE')],
+      ['submit: a record for another site', invalidRecord('WRONG_SITE')],
+      ['submit: a record body that is not CBOR', invalidRecord('MALFORMED')],
+      ['submit: a float in a record body', invalidRecord('MALFORMED')],
+      ['submit: a type string of capitals and spaces', invalidRecord('BAD_FIELD')],
+      ['submit: a record by a key nobody enrolled', bad(403, 'LK_RECORD_WRONG_AUTHOR', 'WRONG_AUTHOR')],
+      ['submit: a record whose prev is wrong', staleRecord('BAD_PREV')],
+      ['submit: a record that skips a seq', staleRecord('SEQ_GAP')],
+      ['submit: a record from a day ahead', bad(422, 'LK_RECORD_REFUSED', 'CLOCK_FUTURE')],
+      ['prepare: an author of 31 bytes', bad(403, 'LK_RECORD_WRONG_AUTHOR', 'WRONG_AUTHOR')],
+      ['prepare: no author', bad(422, 'LK_RECORD_REFUSED')],
+    ] as const
+  ).map(([name, expect]): BadInput => {
+    const today = httpCases.find((c) => c.name === name)
+    if (!today) throw new Error(`afterMerge: no running case "${name}" to replace`)
+    return { ...today, expect, pending: ['auth', 'seqrules'] }
+  }),
+  {
+    category: 'http',
+    name: 'prepare: a body that is not CBOR',
+    run: prepare({ type: 'membership.put', body: 'ff' }),
+    expect: invalidRecord('MALFORMED'),
+    pending: ['auth', 'seqrules'],
+  },
+  {
+    category: 'http',
+    name: 'prepare: a float in the body',
+    run: prepare({ type: 'membership.put', body: `a16161${FLOAT}` }),
+    expect: invalidRecord('MALFORMED'),
+    pending: ['auth', 'seqrules'],
+  },
+  {
+    category: 'http',
+    name: 'prepare: a type string of capitals and spaces',
+    run: prepare({ type: 'Member Put', body: 'a0' }),
+    expect: invalidRecord('BAD_FIELD'),
+    pending: ['auth', 'seqrules'],
+  },
+  {
+    category: 'http',
+    name: 'prepare: the node’s own key as author',
+    run: (s) =>
+      http(s, '/api/v1/ledger/prepare', {
+        json: { type: 'membership.put', body: 'a0' },
+        signed: (x) => x.node.key!,
+      }),
+    expect: bad(403, 'LK_RECORD_NODE_KEY', 'NODE_KEY'),
+    pending: ['auth', 'seqrules'],
+  },
 ]
+
+/**
+ * The branches merged into this one. After merging one, add it here: its `afterMerge` cases
+ * then run (wire `signRequest` in ./harness.ts with `auth`).
+ */
+export const MERGED: readonly Branch[] = []
+
+const needs = (c: BadInput): readonly Branch[] =>
+  c.pending === undefined ? [] : typeof c.pending === 'string' ? [c.pending] : c.pending
+
+/** The cases to run with `merged` in: today's, with the enabled afterMerge cases in place. */
+export function casesWith(merged: readonly Branch[]): BadInput[] {
+  const enabled = afterMerge.filter((c) => needs(c).every((b) => merged.includes(b)))
+  const key = (c: BadInput) => `${c.category}: ${c.name}`
+  const replaced = new Set(enabled.map(key))
+  return [
+    ...today.filter((c) => !replaced.has(key(c)) && !(c.retiredBy && merged.includes(c.retiredBy))),
+    ...enabled.map(({ pending: _pending, ...c }) => c),
+  ]
+}
+
+/** Cases that pass on this branch (and, with MERGED filled in, after the merges). */
+export const running: readonly BadInput[] = casesWith(MERGED)

@@ -108,7 +108,9 @@ export async function startShared(): Promise<Shared> {
 
 /** The node's answer to `GET /api/v1/status`: the proof that it still serves. */
 export async function status(s: Shared): Promise<NodeStatus> {
-  const res = await fetch(`${s.base}/api/v1/status`, { signal: AbortSignal.timeout(3000) })
+  // Signed: with the auth branch merged, an unsigned caller gets the minimal public status.
+  const { url, init } = await request(s, '/api/v1/status', { signed: true })
+  const res = await fetch(url, { ...init, signal: AbortSignal.timeout(3000) })
   if (res.status !== 200) throw new Error(`status answered ${res.status}`)
   return (await res.json()) as NodeStatus
 }
@@ -236,6 +238,31 @@ export async function cli(s: Shared, argv: string[], env: NodeJS.ProcessEnv = {}
 
 // ── HTTP ─────────────────────────────────────────────────────────────────────────────────
 
+/** What signs a request: the shape of the auth branch's `SignRequestInput` (runtime/http/signature.ts). */
+export interface SignInput {
+  method: string
+  /** The absolute URL. */
+  url: string
+  /** The exact body bytes sent. */
+  body?: Uint8Array | string
+  key: KeyPair
+  /** The site id, 64 hex digits. */
+  site: string
+  /** Milliseconds since the epoch. */
+  now: number
+}
+
+/**
+ * The headers that sign a request (HTTP Message Signatures, docs/PROTOCOL.md). This branch's
+ * node checks no signature yet, so none are made and every route answers unsigned requests.
+ * After merging the `auth` branch, replace the body with its `signRequest(input)` from
+ * runtime/http/signature.ts (same input): `signed` cases then keep their codes, and the auth
+ * cases of `afterMerge` run.
+ */
+export async function signRequest(_input: SignInput): Promise<Record<string, string>> {
+  return {}
+}
+
 export interface HttpRequest {
   method?: string
   /** A JSON body (serialised here), or raw text/bytes sent as they are. */
@@ -243,22 +270,18 @@ export interface HttpRequest {
   raw?: string | Uint8Array
   contentType?: string
   /** Sign the request: as the admin (true), or as the key given. */
-  signed?: boolean | ((s: Shared) => KeyPair)
+  signed?: true | ((s: Shared) => KeyPair)
+  /** Signing: the site named (default this node's) and the signer's clock (default now). */
+  site?: string
+  signedAt?: number
+  /** Send this body instead of the one signed (a body altered on the way). */
+  sendBody?: Uint8Array | string
+  /** Extra headers, sent as they are. */
+  headers?: Record<string, string>
 }
 
-/**
- * Signs a request as `key` (HTTP Message Signatures, docs/PROTOCOL.md). Until the node checks
- * signatures (the `auth` branch), a request goes out as it is and every route answers it; once
- * merged, this is where the request is signed, so `signed: true` cases keep their codes.
- */
-export function signRequest(
-  _key: KeyPair,
-  _req: { method: string; url: string; headers: Record<string, string>; body?: Uint8Array },
-): Record<string, string> {
-  return {}
-}
-
-export async function http(s: Shared, path: string, req: HttpRequest = {}): Promise<Outcome> {
+/** The request `http()` sends: URL, method, headers (signed when asked) and body. */
+export async function request(s: Shared, path: string, req: HttpRequest = {}) {
   const method = req.method ?? (req.json !== undefined || req.raw !== undefined ? 'POST' : 'GET')
   const body =
     req.json !== undefined
@@ -267,22 +290,22 @@ export async function http(s: Shared, path: string, req: HttpRequest = {}): Prom
         ? new TextEncoder().encode(req.raw)
         : req.raw
   const headers: Record<string, string> = {}
-  if (req.contentType ?? (req.json !== undefined ? 'application/json' : undefined))
-    headers['content-type'] = req.contentType ?? 'application/json'
+  const contentType = req.contentType ?? (req.json !== undefined ? 'application/json' : undefined)
+  if (contentType) headers['content-type'] = contentType
   const url = `${s.base}${path}`
   if (req.signed) {
     const key = req.signed === true ? s.admin : req.signed(s)
-    Object.assign(
-      headers,
-      signRequest(key, { method, url, headers, ...(body !== undefined ? { body } : {}) }),
-    )
+    const site = req.site ?? s.siteHex
+    const now = req.signedAt ?? Date.now()
+    Object.assign(headers, await signRequest({ method, url, key, site, now, ...(body ? { body } : {}) }))
   }
-  const res = await fetch(url, {
-    method,
-    headers,
-    ...(body !== undefined ? { body } : {}),
-    signal: AbortSignal.timeout(5000),
-  })
+  Object.assign(headers, req.headers)
+  const sent = req.sendBody ?? body
+  return { url, init: { method, headers, ...(sent !== undefined ? { body: sent } : {}) } }
+}
+
+/** The answer as an outcome: `error.code` (or `ok`), the status, and `error.reason`. */
+async function outcome(res: Response): Promise<Outcome> {
   const text = await res.text()
   let doc: { error?: { code?: string; reason?: string } } = {}
   try {
@@ -296,6 +319,18 @@ export async function http(s: Shared, path: string, req: HttpRequest = {}): Prom
     status: res.status,
     ...(e?.reason !== undefined ? { reason: e.reason } : {}),
   }
+}
+
+export async function http(s: Shared, path: string, req: HttpRequest = {}): Promise<Outcome> {
+  const { url, init } = await request(s, path, req)
+  return outcome(await fetch(url, { ...init, signal: AbortSignal.timeout(5000) }))
+}
+
+/** The same signed request sent twice: the answer to the second. */
+export async function replayed(s: Shared, path: string, req: HttpRequest): Promise<Outcome> {
+  const { url, init } = await request(s, path, req)
+  await (await fetch(url, { ...init, signal: AbortSignal.timeout(5000) })).arrayBuffer()
+  return outcome(await fetch(url, { ...init, signal: AbortSignal.timeout(5000) }))
 }
 
 // ── MQTT ─────────────────────────────────────────────────────────────────────────────────

@@ -23,7 +23,6 @@ import { createLogger } from '../../log.ts'
 import { configFrom, configOption } from '../common.ts'
 import type { Io } from '../io.ts'
 import { writeRecord } from '../ledger-client.ts'
-import { isPastEverywhere } from './member.ts'
 
 async function openReadonly(config: Config): Promise<Ledger> {
   const file = ledgerFile(config)
@@ -101,7 +100,11 @@ export function certCommand(io: Io): Command {
         checkMember(opts.trainer, '--trainer')
         if (opts.expires !== undefined && !isDay(opts.expires))
           throw errors.CLI_USAGE(`--expires must be a date YYYY-MM-DD, not "${opts.expires}"`)
-        if (opts.expires !== undefined && isPastEverywhere(opts.expires))
+        // A day before yesterday in UTC has ended in every time zone: such a grant grants nothing.
+        if (
+          opts.expires !== undefined &&
+          opts.expires < new Date(Date.now() - 86_400_000).toISOString().slice(0, 10)
+        )
           throw errors.CLI_USAGE(
             `--expires ${opts.expires} is in the past: the certification would grant nothing`,
           )
