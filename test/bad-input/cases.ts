@@ -616,6 +616,7 @@ const csvCases: BadInput[] = [
 // ── HTTP ─────────────────────────────────────────────────────────────────────────────────
 
 const submit = (json: unknown) => (s: Shared) => http(s, '/api/v1/ledger/submit', { json, signed: true })
+/** A prepare request signed by the admin. */
 const prepare = (json: unknown) => (s: Shared) => http(s, '/api/v1/ledger/prepare', { json, signed: true })
 
 /** A record by `key` that would follow the key's head on the shared node, with `over` applied. */
@@ -859,13 +860,13 @@ const httpCases: BadInput[] = [
   {
     category: 'http',
     name: 'prepare: a body that is not hex',
-    run: prepare({ type: 'membership.put', body: 'zz', author: 'aa'.repeat(32) }),
+    run: (s) => prepare({ type: 'membership.put', body: 'zz', author: s.admin.id })(s),
     expect: bad(400, 'LK_HTTP_BAD_REQUEST'),
   },
   {
     category: 'http',
     name: 'prepare: a type that is a number',
-    run: prepare({ type: 42, body: 'a0', author: 'aa'.repeat(32) }),
+    run: (s) => prepare({ type: 42, body: 'a0', author: s.admin.id })(s),
     expect: bad(400, 'LK_HTTP_BAD_REQUEST'),
   },
   {
