@@ -7,9 +7,10 @@
  * (./bad-input.test.ts) also checks that the node still serves and that its record count and
  * state hash, and every file the case guarded, are unchanged.
  */
-import { chmodSync, mkdirSync, writeFileSync } from 'node:fs'
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import * as dagCbor from '@ipld/dag-cbor'
+import { loadConfigFile } from '../../runtime/config/load.ts'
 import type { KeyPair } from '../../runtime/keys.ts'
 import { encodeWire, fromHex, type RecordFields, signRecord } from '../../runtime/ledger/record.ts'
 import {
@@ -298,12 +299,13 @@ const config =
   (name: string, yaml: string | Uint8Array, env: NodeJS.ProcessEnv = {}) =>
   async (s: Shared) => {
     const path = file(s, name, yaml)
+    // The shared node's overrides are blanked (an empty variable is not applied).
+    const own = { LATCHKEY_DATA_DIR: '', LATCHKEY_HTTP_PORT: '', ...env }
     // A config that loads would start a second node in this process: check it first.
-    const { loadConfigFile } = await import('../../runtime/config/load.ts')
     try {
-      loadConfigFile(path, { env })
+      loadConfigFile(path, { env: own })
     } catch {
-      return cli(s, ['run', '--config', path], { LATCHKEY_HTTP_PORT: '', ...env })
+      return cli(s, ['run', '--config', path], own)
     }
     return { code: 'the config loaded' }
   }
@@ -1104,7 +1106,6 @@ async function goodExport(s: Shared): Promise<Uint8Array> {
   const out = join(s.scratch, `good-${Date.now()}.export`)
   const r = await cli(s, ['ledger', 'export', '-o', out])
   if (r.exit !== 0) throw new Error(`setup: export failed: ${r.stderr}`)
-  const { readFileSync } = await import('node:fs')
   return new Uint8Array(readFileSync(out))
 }
 type Content = Uint8Array | string
@@ -1183,7 +1184,6 @@ async function goodCredential(s: Shared): Promise<Uint8Array> {
   const out = join(s.scratch, `alice-${Date.now()}.cred`)
   const r = await cli(s, ['cert', 'export', 'alice', '-o', out])
   if (r.exit !== 0) throw new Error(`setup: cert export failed: ${r.stderr}`)
-  const { readFileSync } = await import('node:fs')
   return new Uint8Array(readFileSync(out))
 }
 const verifyCred =
