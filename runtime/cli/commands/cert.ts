@@ -71,6 +71,14 @@ export function certCommand(io: Io): Command {
         checkMember(opts.trainer, '--trainer')
         if (opts.expires !== undefined && !isDay(opts.expires))
           throw errors.CLI_USAGE(`--expires must be a date YYYY-MM-DD, not "${opts.expires}"`)
+        // A day before yesterday in UTC has ended in every time zone: such a grant grants nothing.
+        if (
+          opts.expires !== undefined &&
+          opts.expires < new Date(Date.now() - 86_400_000).toISOString().slice(0, 10)
+        )
+          throw errors.CLI_USAGE(
+            `--expires ${opts.expires} is in the past: the certification would grant nothing`,
+          )
         const config = configFrom(io, opts.config)
         // Name every revocation this node knows of: the grant overrides exactly those (README).
         const after = await withLocalLedger(io, config, (l) => knownRevocations(l.view, member, tool))

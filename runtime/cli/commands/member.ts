@@ -115,6 +115,16 @@ const STATUS_WORDS: Record<string, MemberStatus> = {
   expire: 'expired',
 }
 
+/**
+ * Whether `day` (YYYY-MM-DD) has ended in every time zone: it is before yesterday in UTC (the
+ * earliest date anywhere, at UTC−12, is never before that). The CLI refuses such a date where
+ * only a future one makes sense; the validators do not, as they judge a record by when it was
+ * signed.
+ */
+export function isPastEverywhere(day: string): boolean {
+  return day < utcDay(Date.now() - 86_400_000)
+}
+
 function parseGroups(text: string | undefined): string[] {
   return (text ?? '')
     .split(/[;,]/)
@@ -233,6 +243,10 @@ export function memberCommand(io: Io): Command {
       const expires = opts.expires.toLowerCase() === 'none' ? null : opts.expires.trim()
       const problem = idProblem(id) ?? expiresProblem(expires)
       if (problem) throw memberErrors.INVALID(problem)
+      if (expires !== null && isPastEverywhere(expires))
+        throw memberErrors.INVALID(
+          `--expires ${expires} is in the past: a renewal sets a last day from today on (to end a membership now: \`latchkey member set-status ${id} expired\`)`,
+        )
       const config = configFrom(io, opts.config)
       const key = adminKey(config, opts.adminKey)
       const exists = await withLocalLedger(io, config, (l) => !!getMember(l.view, id))
