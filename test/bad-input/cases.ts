@@ -1667,7 +1667,7 @@ export const afterMerge: readonly BadInput[] = [
  * The branches merged into this one. After merging one, add it here: its `afterMerge` cases
  * then run (wire `signRequest` in ./harness.ts with `auth`).
  */
-export const MERGED: readonly Branch[] = []
+export const MERGED: readonly Branch[] = ['auth', 'seqrules', 'storage']
 
 const needs = (c: BadInput): readonly Branch[] =>
   c.pending === undefined ? [] : typeof c.pending === 'string' ? [c.pending] : c.pending

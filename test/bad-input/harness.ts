@@ -4,6 +4,7 @@
  * with a collecting Io), HTTP, MQTT to the embedded broker, and files on disk. Every way
  * returns an `Outcome`: the stable code that was observed, with the exit code or HTTP status.
  */
+
 import { createHash, randomBytes } from 'node:crypto'
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -17,6 +18,7 @@ import { buildProgram, main } from '../../runtime/cli/main.ts'
 import { type Config, defaultConfig } from '../../runtime/config/load.ts'
 import { dappsFor } from '../../runtime/dapp-list.ts'
 import { isLatchkeyError } from '../../runtime/errors.ts'
+import { signRequest as signHttpRequest } from '../../runtime/http/signature.ts'
 import { generateSeed, type KeyPair, keyPairFromSeed, readKeyFile } from '../../runtime/keys.ts'
 import { toHex } from '../../runtime/ledger/record.ts'
 import { createLogger } from '../../runtime/log.ts'
@@ -252,15 +254,9 @@ export interface SignInput {
   now: number
 }
 
-/**
- * The headers that sign a request (HTTP Message Signatures, docs/PROTOCOL.md). This branch's
- * node checks no signature yet, so none are made and every route answers unsigned requests.
- * After merging the `auth` branch, replace the body with its `signRequest(input)` from
- * runtime/http/signature.ts (same input): `signed` cases then keep their codes, and the auth
- * cases of `afterMerge` run.
- */
-export async function signRequest(_input: SignInput): Promise<Record<string, string>> {
-  return {}
+/** The headers that sign a request (HTTP Message Signatures, docs/PROTOCOL.md). */
+export function signRequest(input: SignInput): Promise<Record<string, string>> {
+  return signHttpRequest(input)
 }
 
 export interface HttpRequest {
