@@ -26,7 +26,7 @@ describe.runIf(hasTool('socat'))('durability under SIGKILL', () => {
       rounds: ROUNDS,
       seed,
       runMs: [300, 900],
-      budgetMs: 35_000,
+      budgetMs: 40_000,
       fullCheckEvery: 5,
     })
     // The seed repeats the run's kill moments and writes.
