@@ -66,7 +66,7 @@ export interface DurabilityOptions {
   dir: string
   rounds: number
   seed: number
-  /** No round starts once this much time (ms) has passed since the run began. */
+  /** No round starts once this much time (ms) has passed since the first round began. */
   budgetMs: number
   /**
    * The node runs this long (ms, uniform, seeded) once it is ready and both paths have had an
@@ -166,8 +166,9 @@ export async function runDurability(opts: DurabilityOptions): Promise<Durability
         await node.exited
       }
     }
+    const roundsFrom = Date.now()
     for (let round = 1; round <= opts.rounds; round++) {
-      if (Date.now() - started > opts.budgetMs) break
+      if (Date.now() - roundsFrom > opts.budgetMs) break
       const t0 = Date.now()
       const ports = await freePorts(2)
       const configFile = writeNodeConfig(opts.dir, pty.a, ports)
