@@ -3,7 +3,8 @@
  * route but liveness, the minimal status and the site bootstrap answers requests signed by a
  * key enrolled in the site, now.
  */
-import { existsSync, statSync } from 'node:fs'
+import { existsSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { request } from 'node:http'
 import { join } from 'node:path'
 import { Writable } from 'node:stream'
 import { describe, expect, it } from 'vitest'
@@ -17,7 +18,7 @@ import { signRequest } from '../runtime/http/signature.ts'
 import { generateSeed, type KeyPair, keyPairFromSeed } from '../runtime/keys.ts'
 import { createLogger } from '../runtime/log.ts'
 import { LatchkeyNode } from '../runtime/node.ts'
-import { runCli, tmpDir } from './helpers/index.ts'
+import { runCli, spawnTracked, tmpDir } from './helpers/index.ts'
 import { adminKey, nodeKey, signedFetch } from './helpers/signed.ts'
 
 const quiet = () =>
@@ -402,5 +403,59 @@ describe('site init', () => {
     } finally {
       await node.close()
     }
+  })
+})
+
+/** Sends a GET with the raw request target `rawPath` (fetch would normalise it) and these headers. */
+function rawGet(base: string, rawPath: string, headers: Record<string, string>) {
+  const { hostname, port } = new URL(base)
+  return new Promise<{ status: number; body: { error?: { code?: string } } }>((resolve, reject) => {
+    const req = request({ host: hostname, port, path: rawPath, method: 'GET', headers }, (res) => {
+      let text = ''
+      res.on('data', (d) => {
+        text += d
+      })
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text || '{}') }))
+    })
+    req.on('error', reject)
+    req.end()
+  })
+}
+
+describe('HTTP API: the signed target is the routed target', () => {
+  it.each([
+    ['/api/v1/dapps/membership/members', '/api/v1/dapps/membership\\members'],
+    ['/api/v1/status', '/api/v1/x/../status'],
+    ['/api/v1/status', '/api/v1/./status'],
+  ])('a request signed for %s and sent to %s is refused', async (signedPath, sentPath) => {
+    await withSite(async (s) => {
+      const headers = await signRequest({
+        method: 'GET',
+        url: `${s.base}${signedPath}`,
+        key: s.admin,
+        site: s.site,
+        now: Date.now(),
+      })
+      const r = await rawGet(s.base, sentPath, headers)
+      expect([r.status, r.body.error?.code]).toEqual([401, 'LK_HTTP_SIGNATURE_MALFORMED'])
+    })
+  })
+
+  it('a CLI write while a node holds the data dir but cannot be reached is refused, not written behind it', async () => {
+    const dataDir = tmpDir()
+    const config = configFor(dataDir, 1) // port 1: nothing answers
+    const init = await initSite({ config, log: quiet(), name: 'Held' })
+    // Another live process holds the data dir's lock, as a running node does.
+    const holder = spawnTracked('sleep', ['30'])
+    writeFileSync(join(dataDir, 'node.lock'), String(holder.child.pid))
+    await expect(
+      writeRecord(config, adminKey(dataDir), 'membership.put', member('zoe')),
+    ).rejects.toMatchObject({
+      code: 'LK_DATA_DIR',
+    })
+    rmSync(join(dataDir, 'node.lock'))
+    expect(init.via).toBe('file')
+    const w = await writeRecord(config, adminKey(dataDir), 'membership.put', member('zoe'))
+    expect(w.via).toBe('file')
   })
 })

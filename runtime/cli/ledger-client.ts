@@ -5,7 +5,7 @@
  * ledger file when no node runs.
  */
 import { sign } from 'node:crypto'
-import { nodeUrl } from '../../provisioning/site.ts'
+import { nodeUrl, runningNode } from '../../provisioning/site.ts'
 import type { Config } from '../config/load.ts'
 import { errors } from '../errors.ts'
 import { LatchkeyClient } from '../http/client.ts'
@@ -30,9 +30,17 @@ export async function writeRecord(
   try {
     await client.site()
   } catch (err) {
-    // No node answers: write the file directly. Once a node answers, its answer is final.
-    if ((err as { code?: string }).code === 'LK_NODE_UNREACHABLE') return writeToFile(config, key, type, body)
-    throw err
+    // No node answers: write the file directly, unless a node holds it (writing behind a running
+    // node would leave it folding a ledger that changed under it). Once a node answers, its
+    // answer is final.
+    if ((err as { code?: string }).code !== 'LK_NODE_UNREACHABLE') throw err
+    const pid = runningNode(config)
+    if (pid !== null)
+      throw errors.DATA_DIR(
+        config.node.dataDir,
+        `a latchkey node (pid ${pid}) holds it but does not answer at ${client.baseUrl}; write through that node (check http.host and http.port) or stop it first`,
+      )
+    return writeToFile(config, key, type, body)
   }
   return { ...(await client.appendRecord(type, body)), via: 'node' }
 }

@@ -13,6 +13,11 @@ import type { Rejection } from '../ledger/reasons.ts'
 import { decodeRecordBytes, encodeBody, equalBytes, fromHex, toHex, wireBytes } from '../ledger/record.ts'
 import { signRequest } from './signature.ts'
 
+/** The largest clock correction a client takes from a node (boards boot hours or days off, not years). */
+const MAX_CLOCK_OFFSET_MS = 24 * 60 * 60_000
+/** Prepare-and-sign rounds for one record when writes keep overtaking it. */
+const STALE_RETRIES = 3
+
 export interface ClientOptions {
   /** e.g. http://127.0.0.1:7480 */
   baseUrl: string
@@ -100,6 +105,18 @@ export class LatchkeyClient {
    * the record id and, when a dapp refused it, why.
    */
   async appendRecord(type: string, body: unknown): Promise<{ id: string; rejection: Rejection | null }> {
+    // A record that another write overtook between prepare and submit (LK_RECORD_STALE) is
+    // prepared and signed again: its seq was never stored, so signing it anew forks nothing.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.#appendOnce(type, body)
+      } catch (err) {
+        if ((err as { code?: string }).code !== 'LK_RECORD_STALE' || attempt >= STALE_RETRIES) throw err
+      }
+    }
+  }
+
+  async #appendOnce(type: string, body: unknown): Promise<{ id: string; rejection: Rejection | null }> {
     if (!this.key) throw errors.CLI_USAGE('writing a record needs a signing key')
     const bodyBytes = encodeBody(body)
     const prepared = await this.post<{ record: string }>('/api/v1/ledger/prepare', {
@@ -170,8 +187,15 @@ export class LatchkeyClient {
       .json()
       .catch(() => null)) as { error?: { code?: string; now?: number } } | null
     if (doc?.error?.code !== 'LK_HTTP_CLOCK_SKEW' || typeof doc.error.now !== 'number') return res
-    this.clockOffsetMs = doc.error.now - this.#now()
-    return attempt()
+    // The node's time comes from an unsigned answer: taken only within a day of ours, and kept
+    // only when the retry with it is accepted.
+    const offset = doc.error.now - this.#now()
+    if (Math.abs(offset) > MAX_CLOCK_OFFSET_MS) return res
+    const previous = this.clockOffsetMs
+    this.clockOffsetMs = offset
+    const retried = await attempt()
+    if (retried.status === 401) this.clockOffsetMs = previous
+    return retried
   }
 
   async #json(res: Response): Promise<unknown> {

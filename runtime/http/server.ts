@@ -3,12 +3,12 @@
  * registered by their owners through `route()` before `ready()`; this file only serves them.
  *
  * Closed by default: every route but the few declared `public` answers signed requests of
- * enrolled keys only (runtime/http/signature.ts). The check runs before routing, so an
- * unsigned request to any other path, known or not, gets 401.
+ * enrolled keys only (runtime/http/signature.ts). An unsigned request to any other path, known
+ * or not, gets 401 before its body is read; a signed one is verified before its handler runs.
  */
 import type { IncomingHttpHeaders } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify'
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
 import { errors, isLatchkeyError } from '../errors.ts'
 import { Resource } from '../lifecycle.ts'
 import type { Logger } from '../log.ts'
@@ -114,7 +114,18 @@ export class HttpServer extends Resource {
 
   protected async _open(): Promise<void> {
     const log = this.#opts.log
-    const app = Fastify({ logger: false, bodyLimit: BODY_LIMIT, forceCloseConnections: true })
+    const app = Fastify({
+      logger: false,
+      bodyLimit: BODY_LIMIT,
+      forceCloseConnections: true,
+      // A target the router cannot even decode (`%ff`) is the client's mistake, in the catalogue's shape.
+      frameworkErrors: (err, _req, reply) => {
+        const e = authErrors.BAD_REQUEST(err.message)
+        void (reply as FastifyReply)
+          .code(e.status)
+          .send({ error: { ...e.details, code: e.code, message: e.message } })
+      },
+    })
     this.#app = app
     app.decorateRequest('caller', null)
     app.decorateRequest('rawBody', null)

@@ -122,6 +122,13 @@ export async function verifyRequest(input: VerifyRequestInput): Promise<{ key: s
       throw authErrors.SIGNATURE_MALFORMED(`the ${name} header is not a structured-field dictionary`)
     }
   }
+  // Rule: the target is signed as sent. A URL parser would fold `\\`, `.`/`..` segments or tabs
+  // into another path than the one the router serves, so only a target it leaves as is verifies.
+  const target = new URL(`http://latchkey.invalid${input.url}`)
+  if (`${target.pathname}${target.search}` !== input.url)
+    throw authErrors.SIGNATURE_MALFORMED(
+      `the request target ${JSON.stringify(input.url)} is not in normal form`,
+    )
   const signatures = one('signature')
   const inputs = one('signature-input')
   if (

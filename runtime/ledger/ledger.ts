@@ -846,6 +846,16 @@ export class Ledger extends Resource {
         ),
       )
     }
+    // Rule: a key holder's record sorts after every record this node has folded, so the dry run
+    // at the tip below is the verdict it gets in its place (a record signed with an older clock
+    // or fewer parents than prepare gave it would be judged at the tip but folded in the past).
+    if (this.#pos && !before(this.#pos, record))
+      throw refusal(
+        reject(
+          Reason.STALE,
+          'the record sorts before records this node already holds (its clock is older): prepare it again',
+        ),
+      )
     // The same checks ingest applies (no fork branch: the seq is past the author's head).
     const problem = this.#check(record, true)
     if (problem === 'duplicate') return { id, duplicate: true, ...this.#outcome(id, record) }

@@ -50,6 +50,12 @@ export const Reason = {
    * anything: its author prepares again.
    */
   SEQ_TAKEN: 'SEQ_TAKEN',
+  /**
+   * At submit only: the record sorts before records this node has already folded (its clock is
+   * older than prepare gave it), so the verdict at the tip would not be its verdict in place.
+   * Nothing is stored; its author prepares again.
+   */
+  STALE: 'STALE',
 } as const
 
 export type ReasonCode = (typeof Reason)[keyof typeof Reason]

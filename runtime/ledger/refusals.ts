@@ -72,7 +72,7 @@ const INVALID: ReadonlySet<string> = new Set([
   Reason.GENESIS,
 ])
 /** Codes that say the author's chain moved on since the record was prepared. */
-const STALE: ReadonlySet<string> = new Set([Reason.SEQ_TAKEN, Reason.SEQ_GAP, Reason.BAD_PREV])
+const STALE: ReadonlySet<string> = new Set([Reason.SEQ_TAKEN, Reason.STALE, Reason.SEQ_GAP, Reason.BAD_PREV])
 /** Codes of authority: who the author is, not what the record says. */
 const FORBIDDEN: ReadonlySet<string> = new Set([Reason.NOT_AUTHORIZED, Reason.REVOKED, Reason.FORKED])
 

@@ -286,6 +286,27 @@ describe('records from key holders', () => {
     expect(reopened.view.get('test/f')).toBe(2)
   })
 
+  it('a record re-signed with an older clock (backdated) is refused STALE and not stored', async () => {
+    const dir = tmp()
+    const l = await site({ dir })
+    const head = [...l.records()].filter((r) => toHex(r.author) === ADMIN.id).at(-1)!
+    await new Promise((r) => setTimeout(r, 20))
+    expect((await l.append('test.put', { k: 'b', v: 1 }, DEVICE)).rejection).toBeNull()
+    const fields = decodeRecordBytes(l.prepare('test.put', put('b', 2), ADMIN.publicKey).bytes)
+    // Same seq and prev, but stamped just after the admin's previous record and naming no parents:
+    // judged at the tip, it would be folded before the device's record.
+    const back = prepareRecord({ ...fields, parents: [], hlc: { ms: head.hlc.ms, c: head.hlc.c + 1 } })
+    const before = { count: l.count, hash: l.stateHash }
+    const e = thrown(() => l.submit(signPrepared(back, ADMIN), { author: ADMIN.id }))
+    expect([e.code, e.status, e.details.reason]).toEqual(['LK_RECORD_STALE', 409, 'STALE'])
+    expect({ count: l.count, hash: l.stateHash }).toEqual(before)
+    expect(l.quarantined()).toEqual([])
+    // Prepared again, the same write goes through.
+    const again = l.prepare('test.put', put('b', 2), ADMIN.publicKey)
+    expect(l.submit(signPrepared(again, ADMIN), { author: ADMIN.id }).status).toBe('applied')
+    await l.close()
+  })
+
   it('random prepare/submit/abandon by two admins, interleaved with the node’s appends, never cut a key', async () => {
     type Op =
       | { kind: 'prepare'; who: 0 | 1; v: number }

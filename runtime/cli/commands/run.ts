@@ -44,7 +44,12 @@ export function runCommand(io: Io): Command {
     })
 }
 
-/** Resolves once SIGINT/SIGTERM has closed the node; a second signal exits at once. */
+const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const
+
+/**
+ * Resolves once SIGINT, SIGTERM or SIGHUP (a closed terminal, or the launcher passing one on)
+ * has closed the node; a second signal exits at once.
+ */
 function waitForStopSignal(node: LatchkeyNode, timeoutMs: number): Promise<void> {
   return new Promise((resolve) => {
     let stopping = false
@@ -68,8 +73,7 @@ function waitForStopSignal(node: LatchkeyNode, timeoutMs: number): Promise<void>
       node.close().then(
         () => {
           clearTimeout(timer)
-          process.off('SIGINT', onSignal)
-          process.off('SIGTERM', onSignal)
+          for (const s of STOP_SIGNALS) process.off(s, onSignal)
           resolve()
         },
         (err) => {
@@ -78,7 +82,6 @@ function waitForStopSignal(node: LatchkeyNode, timeoutMs: number): Promise<void>
         },
       )
     }
-    process.on('SIGINT', onSignal)
-    process.on('SIGTERM', onSignal)
+    for (const s of STOP_SIGNALS) process.on(s, onSignal)
   })
 }
