@@ -25,8 +25,8 @@ export interface LogOptions {
   destination?: DestinationStream
 }
 
-/** Keys pino writes on every line itself. */
-const OWN_KEYS = ['level', 'time', 'pid']
+/** Keys pino writes on every line itself (`msg`: the message, `err`: a serialised error's own key is kept). */
+const OWN_KEYS = ['level', 'time', 'pid', 'msg']
 
 export function createLogger(opts: LogOptions): Logger {
   const root = pino(
@@ -49,7 +49,7 @@ type MakeChild = (bindings: Bindings, options: ChildLoggerOptions) => Logger
 /** Makes `logger.child` build each child from the root with the merged bindings. */
 function withFlatChildren(fromRoot: MakeChild, logger: Logger, bound: Bindings): Logger {
   logger.child = ((bindings: Bindings, options: ChildLoggerOptions = {}) => {
-    const merged = { ...bound, ...bindings }
+    const merged = free({ ...bound, ...bindings })
     const child = fromRoot(merged, {
       ...options,
       level: options.level ?? logger.level,
@@ -60,6 +60,21 @@ function withFlatChildren(fromRoot: MakeChild, logger: Logger, bound: Bindings):
   return logger
 }
 
+/** Bindings renamed away from pino's own keys (a child bound to `time` logs `time_`). */
+function free(bindings: Bindings): Bindings {
+  if (!Object.keys(bindings).some((k) => OWN_KEYS.includes(k))) return bindings
+  const out: Bindings = {}
+  for (const [k, v] of Object.entries(bindings)) out[OWN_KEYS.includes(k) ? spare(k, bindings) : k] = v
+  return out
+}
+
+/** `key_`, `key__`, …: the first name that neither `taken` nor pino's own keys use. */
+function spare(key: string, ...taken: Array<Record<string, unknown>>): string {
+  let name = `${key}_`
+  while (OWN_KEYS.includes(name) || taken.some((t) => name in t)) name += '_'
+  return name
+}
+
 /** A log call's fields without the keys its bindings or pino already write. */
 function unique(obj: Record<string, unknown>, bound: Bindings): Record<string, unknown> {
   let out: Record<string, unknown> | null = null
@@ -68,7 +83,7 @@ function unique(obj: Record<string, unknown>, bound: Bindings): Record<string, u
     if (!taken) continue
     out ??= { ...obj }
     delete out[key]
-    if (OWN_KEYS.includes(key) || bound[key] !== obj[key]) out[`${key}_`] = obj[key]
+    if (OWN_KEYS.includes(key) || bound[key] !== obj[key]) out[spare(key, obj, bound, out)] = obj[key]
   }
   return out ?? obj
 }

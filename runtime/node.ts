@@ -4,7 +4,16 @@
  * and every component; `close()` undoes it and may be called any number of times.
  */
 import { randomBytes } from 'node:crypto'
-import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import {
+  closeSync,
+  constants,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs'
 import { join } from 'node:path'
 import type { Dapp } from '../dapps/contract.ts'
 import type { Clock } from '../devices/clock.ts'
@@ -325,8 +334,19 @@ export class LatchkeyNode extends Resource {
       return
     }
     this.#setupToken = randomBytes(32).toString('hex')
-    writeFileSync(this.setupTokenFile, `${this.#setupToken}\n`, { mode: 0o600 })
-    chmodSync(this.setupTokenFile, 0o600)
+    // A new file of our own, 0600 from its creation: a stale one (or a link planted in its place)
+    // is removed first, and O_EXCL with O_NOFOLLOW never writes through a link.
+    rmSync(this.setupTokenFile, { force: true })
+    const fd = openSync(
+      this.setupTokenFile,
+      constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW,
+      0o600,
+    )
+    try {
+      writeSync(fd, `${this.#setupToken}\n`)
+    } finally {
+      closeSync(fd)
+    }
     this.log.info(
       { file: this.setupTokenFile },
       'no site yet: `latchkey site init` creates it with the setup token',

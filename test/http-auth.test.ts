@@ -459,3 +459,17 @@ describe('HTTP API: the signed target is the routed target', () => {
     expect(w.via).toBe('file')
   })
 })
+
+describe('HTTP API: nonces per key', () => {
+  it('a key that signs more than its share is refused 429, and another key is not', async () => {
+    const { RequestNonces } = await import('../runtime/http/signature.ts')
+    const nonces = new RequestNonces(3)
+    const now = 1_000_000
+    for (const n of ['a', 'b', 'c']) expect(nonces.add('k1', n, now + 300_000, now)).toBe('ok')
+    expect(nonces.add('k1', 'a', now + 300_000, now)).toBe('replay')
+    expect(nonces.add('k1', 'd', now + 300_000, now)).toBe('full')
+    expect(nonces.add('k2', 'a', now + 300_000, now)).toBe('ok')
+    // Once the first nonces expire, the key has room again.
+    expect(nonces.add('k1', 'd', now + 900_000, now + 400_000)).toBe('ok')
+  })
+})

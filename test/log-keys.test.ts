@@ -94,3 +94,28 @@ describe('node log lines', () => {
     expect(repeated).toEqual([])
   })
 })
+
+describe('log key renaming loses nothing', () => {
+  it('fields and bindings named like pino’s own keys or each other keep their values under free names', () => {
+    const lines: string[] = []
+    const log = createLogger({
+      level: 'info',
+      destination: new Writable({
+        write(c, _e, done) {
+          lines.push(String(c))
+          done()
+        },
+      }),
+    })
+    log
+      .child({ component: 'hardware', door: 'front' })
+      .child({ component: 'reader', time: 5 })
+      .info({ door: 'back', door_: 'side', msg: 'x', time: 3 }, 'hello')
+    const line = lines[0]!
+    expect(duplicateKeys(line)).toEqual([])
+    const doc = JSON.parse(line) as Record<string, unknown>
+    expect(doc).toMatchObject({ component: 'reader', door: 'front', msg: 'hello' })
+    const values = Object.values(doc)
+    for (const v of ['back', 'side', 'x', 3, 5]) expect(values).toContain(v)
+  })
+})

@@ -44,6 +44,14 @@ export const authErrors = {
     (nonce: string) => ({ nonce }),
     401,
   ),
+  RATE_LIMITED: define(
+    'LK_HTTP_RATE_LIMITED',
+    'usage',
+    (key: string, limit: number) =>
+      `key ${key.slice(0, 16)}… signed more than ${limit} requests within the freshness window; wait a few minutes`,
+    (key: string, limit: number) => ({ key, limit }),
+    429,
+  ),
   CLOCK_SKEW: define(
     'LK_HTTP_CLOCK_SKEW',
     'usage',

@@ -12,9 +12,9 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import { errors, isLatchkeyError } from '../errors.ts'
 import { Resource } from '../lifecycle.ts'
 import type { Logger } from '../log.ts'
-import { type KeyDirectory, NonceCache } from '../mesh/auth.ts'
+import type { KeyDirectory } from '../mesh/auth.ts'
 import { authErrors } from './errors.ts'
-import { hasSignature, verifyRequest } from './signature.ts'
+import { hasSignature, RequestNonces, verifyRequest } from './signature.ts'
 
 export const BODY_LIMIT = 1 << 20
 
@@ -76,7 +76,7 @@ export class HttpServer extends Resource {
   #opts: HttpOptions
   #routes: Registered[] = []
   #app: FastifyInstance | null = null
-  readonly #nonces = new NonceCache()
+  readonly #nonces = new RequestNonces()
 
   constructor(opts: HttpOptions) {
     super()

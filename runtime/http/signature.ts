@@ -18,7 +18,7 @@ import { httpbis } from 'http-message-signatures'
 import { type Item, isInnerList, parseDictionary } from 'structured-headers'
 import type { KeyPair } from '../keys.ts'
 import { authorKey, fromHex } from '../ledger/record.ts'
-import type { KeyDirectory, NonceCache } from '../mesh/auth.ts'
+import { type KeyDirectory, NonceCache } from '../mesh/auth.ts'
 import { authErrors } from './errors.ts'
 
 export const SIGNATURE_LABEL = 'sig'
@@ -100,7 +100,7 @@ export interface VerifyRequestInput {
   /** The raw body bytes; null when the request had none. */
   body: Uint8Array | null
   directory: KeyDirectory | null
-  nonces: NonceCache
+  nonces: RequestNonces
   /** The node's clock, ms since the epoch. */
   now: number
 }
@@ -216,7 +216,33 @@ export async function verifyRequest(input: VerifyRequestInput): Promise<{ key: s
   const role = directory!.roleOf(keyid)
   if (role === null) throw authErrors.NOT_ENROLLED(keyid)
   // Rule: a nonce is used once; remembered for as long as its signature could be fresh.
-  if (!input.nonces.add(`${keyid}.${nonce}`, created * 1000 + SKEW_WINDOW_S * 1000, now))
-    throw authErrors.REPLAYED(nonce)
+  const seen = input.nonces.add(keyid, String(nonce), created * 1000 + SKEW_WINDOW_S * 1000, now)
+  if (seen === 'replay') throw authErrors.REPLAYED(String(nonce))
+  if (seen === 'full') throw authErrors.RATE_LIMITED(keyid, input.nonces.perKey)
   return { key: keyid, role }
+}
+
+/**
+ * The nonces of fresh signed requests, remembered per key: a key that signs more requests than
+ * its share within the freshness window is refused (429) until they expire, and never fills
+ * another key's share, so one enrolled key cannot lock every client out.
+ */
+export class RequestNonces {
+  readonly perKey: number
+  readonly #byKey = new Map<string, NonceCache>()
+
+  constructor(perKey = 20_000) {
+    this.perKey = perKey
+  }
+
+  /** Records a key's nonce until `expiresAt`: 'ok', 'replay' (already used) or 'full'. */
+  add(key: string, nonce: string, expiresAt: number, now: number): 'ok' | 'replay' | 'full' {
+    let cache = this.#byKey.get(key)
+    if (!cache) {
+      cache = new NonceCache(this.perKey)
+      this.#byKey.set(key, cache)
+    }
+    if (cache.has(nonce, now)) return 'replay'
+    return cache.add(nonce, expiresAt, now) ? 'ok' : 'full'
+  }
 }

@@ -87,6 +87,12 @@ export class NonceCache {
     return this.#seen.size
   }
 
+  /** Whether `id` is remembered and still fresh at `now`. */
+  has(id: string, now: number): boolean {
+    const known = this.#seen.get(id)
+    return known !== undefined && known >= now
+  }
+
   /** Records `id` until `expiresAt`; false when it is already known (or the cache is full). */
   add(id: string, expiresAt: number, now: number): boolean {
     const known = this.#seen.get(id)
