@@ -213,10 +213,11 @@ describe('mesh: partition and merge with three node processes', () => {
     const target = (await status(a.config)).records
     const base = (await status(c.config)).records
     proxyC.heal()
-    // Mid-sync: kill C as soon as its catch-up has started.
+    // Mid-sync: kill C as soon as its catch-up has started (after a long cut its link may still
+    // be waiting out its reconnect backoff, up to 30 s, when the cut heals).
     await expect
       .poll(async () => (await status(c.config).catch(() => ({ records: base }))).records, {
-        timeout: 10_000,
+        timeout: 40_000,
         interval: 2,
       })
       .toBeGreaterThan(base)
