@@ -21,9 +21,15 @@ import { SimGpio } from '../devices/gpio/index.ts'
 import { Lock } from '../devices/outputs/index.ts'
 import { type Credential, createReader, emCredential } from '../devices/readers/index.ts'
 import { emFrame } from '../devices/readers/testing/fixtures.ts'
+import type { Ledger } from '../runtime/core/ledger/ledger.ts'
+import {
+  ADMIN,
+  DEVICE,
+  openTestLedger,
+  provision,
+  silentLogger,
+} from '../runtime/core/ledger/testing/fixtures.ts'
 import { ledgerDapp } from '../runtime/dapps.ts'
-import type { Ledger } from '../runtime/ledger/ledger.ts'
-import { ADMIN, DEVICE, openTestLedger, provision, silentLogger } from '../runtime/ledger/testing/fixtures.ts'
 
 function arg(args: string[], name: string, dflt: number): number {
   const i = args.indexOf(`--${name}`)

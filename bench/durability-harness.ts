@@ -33,12 +33,12 @@ import { emFrame } from '../devices/readers/testing/fixtures.ts'
 import { initSite } from '../provisioning/site.ts'
 import { writeRecord } from '../runtime/cli/ledger-client.ts'
 import { type Config, loadConfigFile } from '../runtime/config/load.ts'
+import { type KeyPair, readKeyFile } from '../runtime/core/keys.ts'
+import { Ledger } from '../runtime/core/ledger/ledger.ts'
+import { equalBytes, recordId, toHex, verifySignature } from '../runtime/core/ledger/record.ts'
+import { silentLogger } from '../runtime/core/ledger/testing/fixtures.ts'
+import { createLogger } from '../runtime/core/log.ts'
 import { ledgerDapp } from '../runtime/dapps.ts'
-import { type KeyPair, readKeyFile } from '../runtime/keys.ts'
-import { Ledger } from '../runtime/ledger/ledger.ts'
-import { equalBytes, recordId, toHex, verifySignature } from '../runtime/ledger/record.ts'
-import { silentLogger } from '../runtime/ledger/testing/fixtures.ts'
-import { createLogger } from '../runtime/log.ts'
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..')
 const PINNED_NODE = join(ROOT, 'node_modules', 'node', 'bin', 'node')

@@ -16,16 +16,16 @@
  * State keys a dapp writes start with `<dapp name>/`. Record types are named `<dapp>.<kind>`.
  */
 
-import type { Clock } from '../devices/clock.ts'
-import type { LedgerDappContext } from '../runtime/ledger/dapp.ts'
-import type { AppendResult } from '../runtime/ledger/ledger.ts'
-import type { StateView } from '../runtime/ledger/state.ts'
-import type { Logger } from '../runtime/log.ts'
+import type { Clock } from '../runtime/core/clock.ts'
+import type { LedgerDappContext } from '../runtime/core/ledger/dapp.ts'
+import type { AppendResult } from '../runtime/core/ledger/ledger.ts'
+import type { StateView } from '../runtime/core/ledger/state.ts'
+import type { Logger } from '../runtime/core/log.ts'
 
-export type { FoldRecord, LedgerDappContext, RecordTypeHandlers } from '../runtime/ledger/dapp.ts'
-export type { Rejection } from '../runtime/ledger/reasons.ts'
-export { reject } from '../runtime/ledger/reasons.ts'
-export type { StateView, StateWriter } from '../runtime/ledger/state.ts'
+export type { FoldRecord, LedgerDappContext, RecordTypeHandlers } from '../runtime/core/ledger/dapp.ts'
+export type { Rejection } from '../runtime/core/ledger/reasons.ts'
+export { reject } from '../runtime/core/ledger/reasons.ts'
+export type { StateView, StateWriter } from '../runtime/core/ledger/state.ts'
 
 /** A badge read at a reader, with the canonical credential id (devices/readers). */
 export interface BadgeEvent {

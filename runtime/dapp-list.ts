@@ -10,8 +10,8 @@ import { createDoorAccess } from '../dapps/door-access/index.ts'
 import { builtinDapps } from '../dapps/index.ts'
 import { createMachineLockout } from '../dapps/machine-lockout/index.ts'
 import type { Config } from './config/load.ts'
+import type { LedgerDapp } from './core/ledger/dapp.ts'
 import { ledgerDapp } from './dapps.ts'
-import type { LedgerDapp } from './ledger/dapp.ts'
 
 /**
  * `syncedAt`: when this board last completed a sync with the site (the mesh supplies it); null

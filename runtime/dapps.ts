@@ -6,15 +6,15 @@
  */
 import { EventEmitter } from 'node:events'
 import type { Dapp, DappEvents, DappRuntimeContext, OutputsView, QueryHandler } from '../dapps/contract.ts'
-import { type Clock, systemClock } from '../devices/clock.ts'
 import { Buzzer, Led, Lock, ToolRelay } from '../devices/outputs/index.ts'
-import { define } from './errors.ts'
+import { type Clock, systemClock } from './core/clock.ts'
+import { define } from './core/errors.ts'
+import type { KeyPair } from './core/keys.ts'
+import type { LedgerDapp } from './core/ledger/dapp.ts'
+import type { Ledger } from './core/ledger/ledger.ts'
+import { Resource } from './core/lifecycle.ts'
+import type { Logger } from './core/log.ts'
 import type { Hardware } from './hardware.ts'
-import type { KeyPair } from './keys.ts'
-import type { LedgerDapp } from './ledger/dapp.ts'
-import type { Ledger } from './ledger/ledger.ts'
-import { Resource } from './lifecycle.ts'
-import type { Logger } from './log.ts'
 
 export const dappErrors = {
   DAPP_START: define(

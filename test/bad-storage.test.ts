@@ -9,9 +9,9 @@ import { describe, expect, it } from 'vitest'
 import { initSite } from '../provisioning/site.ts'
 import { buildProgram } from '../runtime/cli/main.ts'
 import { defaultConfig } from '../runtime/config/load.ts'
-import { isLatchkeyError } from '../runtime/errors.ts'
-import { Ledger } from '../runtime/ledger/ledger.ts'
-import { silentLogger } from '../runtime/ledger/testing/fixtures.ts'
+import { isLatchkeyError } from '../runtime/core/errors.ts'
+import { Ledger } from '../runtime/core/ledger/ledger.ts'
+import { silentLogger } from '../runtime/core/ledger/testing/fixtures.ts'
 import { BIN, spawnTracked, tmpDir } from './helpers/index.ts'
 
 async function siteDir() {

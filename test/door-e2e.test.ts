@@ -13,8 +13,8 @@ import { startPty } from '../devices/readers/testing/pty.ts'
 import { initSite } from '../provisioning/site.ts'
 import { writeRecord } from '../runtime/cli/ledger-client.ts'
 import { loadConfigFile } from '../runtime/config/load.ts'
-import { readKeyFile } from '../runtime/keys.ts'
-import { silentLogger } from '../runtime/ledger/testing/fixtures.ts'
+import { readKeyFile } from '../runtime/core/keys.ts'
+import { silentLogger } from '../runtime/core/ledger/testing/fixtures.ts'
 import { BIN, hasTool, runCli, spawnTracked, tmpDir } from './helpers/index.ts'
 
 const CARD = 0x00422734 // em:4335412

@@ -9,8 +9,8 @@ import { describe, expect, it } from 'vitest'
 import { initSite } from '../provisioning/site.ts'
 import { main } from '../runtime/cli/main.ts'
 import { defaultConfig } from '../runtime/config/load.ts'
-import { verifyExportFile } from '../runtime/ledger/export.ts'
-import { silentLogger } from '../runtime/ledger/testing/fixtures.ts'
+import { verifyExportFile } from '../runtime/core/ledger/export.ts'
+import { silentLogger } from '../runtime/core/ledger/testing/fixtures.ts'
 import { runCli, tmpDir } from './helpers/index.ts'
 
 const MAGIC = Buffer.from('LATCHKEY-EXPORT\n')
