@@ -14,6 +14,7 @@ import { type ChildProcess, spawn } from 'node:child_process'
 import { closeSync, existsSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { ledgerDapp } from '../dapps/contract.ts'
 import { credentials } from '../dapps/credentials/index.ts'
 import { doorAccess, decide as doorDecide } from '../dapps/door-access/index.ts'
 import { membership } from '../dapps/membership/index.ts'
@@ -29,7 +30,6 @@ import {
   provision,
   silentLogger,
 } from '../runtime/core/ledger/testing/fixtures.ts'
-import { ledgerDapp } from '../runtime/dapps.ts'
 
 function arg(args: string[], name: string, dflt: number): number {
   const i = args.indexOf(`--${name}`)

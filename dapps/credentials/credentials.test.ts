@@ -16,7 +16,8 @@ import {
   provision,
   silentLogger,
 } from '../../runtime/core/ledger/testing/fixtures.ts'
-import { DappHost, ledgerDapp } from '../../runtime/dapps.ts'
+import { DappHost } from '../../runtime/dapps.ts'
+import { ledgerDapp } from '../contract.ts'
 import { membership } from '../membership/index.ts'
 import type { Member } from '../membership/model.ts'
 import { credentials } from './index.ts'

@@ -15,8 +15,8 @@ import {
   provision,
   testKey,
 } from '../../runtime/core/ledger/testing/fixtures.ts'
-import { ledgerDapp } from '../../runtime/dapps.ts'
 import type { DappRuntimeContext, QueryHandler } from '../contract.ts'
+import { ledgerDapp } from '../contract.ts'
 import { governance } from './index.ts'
 import { DEFAULT_POLICY, getPolicy, type Proposal, proposalKey } from './model.ts'
 

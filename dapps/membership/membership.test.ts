@@ -14,7 +14,8 @@ import {
   provision,
   silentLogger,
 } from '../../runtime/core/ledger/testing/fixtures.ts'
-import { DappHost, ledgerDapp } from '../../runtime/dapps.ts'
+import { DappHost } from '../../runtime/dapps.ts'
+import { ledgerDapp } from '../contract.ts'
 import { membership } from './index.ts'
 import { getMember, isActive, type Member, statusNoteKey } from './model.ts'
 

@@ -5,7 +5,6 @@
  * ledger file when no node runs.
  */
 import { sign } from 'node:crypto'
-import { nodeUrl } from '../../provisioning/site.ts'
 import type { Config } from '../config/load.ts'
 import { errors } from '../core/errors.ts'
 import type { KeyPair } from '../core/keys.ts'
@@ -13,6 +12,7 @@ import type { Rejection } from '../core/ledger/reasons.ts'
 import { encodeBody, toHex, wireBytes } from '../core/ledger/record.ts'
 import { LatchkeyClient } from '../http/client.ts'
 import { openLocalLedger } from './local-ledger.ts'
+import { nodeUrl } from './site-init.ts'
 
 export interface Written {
   id: string

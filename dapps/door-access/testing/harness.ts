@@ -25,8 +25,8 @@ import type { Rejection } from '../../../runtime/core/ledger/reasons.ts'
 import { decodeBody, toHex } from '../../../runtime/core/ledger/record.ts'
 import { ADMIN, DEVICE, openTestLedger, provision } from '../../../runtime/core/ledger/testing/fixtures.ts'
 import { createLogger, type Logger } from '../../../runtime/core/log.ts'
-import { dappErrors, ledgerDapp } from '../../../runtime/dapps.ts'
 import type { Dapp, DappEvents, DappRuntimeContext, OutputsView, QueryHandler } from '../../contract.ts'
+import { dappErrors, ledgerDapp } from '../../contract.ts'
 import { FAKE_DAPPS } from './fakes.ts'
 
 export interface HarnessOutput {

@@ -18,7 +18,6 @@ import {
 } from '../../../dapps/membership/model.ts'
 import { expiresProblem, idProblem, memberProblem } from '../../../dapps/membership/rules.ts'
 import { membersToCsv, parseMembersCsv, planImport } from '../../../provisioning/members-csv.ts'
-import { ledgerFile } from '../../../provisioning/site.ts'
 import type { Config } from '../../config/load.ts'
 import { type KeyPair, readKeyFile } from '../../core/keys.ts'
 import type { FoldRecord } from '../../core/ledger/dapp.ts'
@@ -29,6 +28,7 @@ import { configFrom, configOption } from '../common.ts'
 import type { Io } from '../io.ts'
 import { writeRecord } from '../ledger-client.ts'
 import { openLocalLedger } from '../local-ledger.ts'
+import { ledgerFile } from '../site-init.ts'
 
 // ── shared with `latchkey badge` ─────────────────────────────────────────────────────────
 
