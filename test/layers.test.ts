@@ -89,6 +89,12 @@ describe('layers', () => {
     expect(upwardImports()).toEqual([])
   })
 
+  it('reads every layer (an empty scan would pass the rule above)', () => {
+    const files = ['runtime', 'devices', 'dapps', 'provisioning'].flatMap(sources)
+    for (const layer of Object.keys(allowed)) expect(files.some((f) => layerOf(f) === layer)).toBe(true)
+    expect(files).toContain('runtime/core/ledger/checkpoint-worker.cjs')
+  })
+
   it('the import reader sees every form of import', () => {
     const text = [
       "import { a } from './a.ts'",
