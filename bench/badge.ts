@@ -14,6 +14,7 @@ import { type ChildProcess, spawn } from 'node:child_process'
 import { closeSync, existsSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { ledgerDapp } from '../dapps/contract.ts'
 import { credentials } from '../dapps/credentials/index.ts'
 import { doorAccess, decide as doorDecide } from '../dapps/door-access/index.ts'
 import { membership } from '../dapps/membership/index.ts'
@@ -21,9 +22,14 @@ import { SimGpio } from '../devices/gpio/index.ts'
 import { Lock } from '../devices/outputs/index.ts'
 import { type Credential, createReader, emCredential } from '../devices/readers/index.ts'
 import { emFrame } from '../devices/readers/testing/fixtures.ts'
-import { ledgerDapp } from '../runtime/dapps.ts'
-import type { Ledger } from '../runtime/ledger/ledger.ts'
-import { ADMIN, DEVICE, openTestLedger, provision, silentLogger } from '../runtime/ledger/testing/fixtures.ts'
+import type { Ledger } from '../runtime/core/ledger/ledger.ts'
+import {
+  ADMIN,
+  DEVICE,
+  openTestLedger,
+  provision,
+  silentLogger,
+} from '../runtime/core/ledger/testing/fixtures.ts'
 
 function arg(args: string[], name: string, dflt: number): number {
   const i = args.indexOf(`--${name}`)

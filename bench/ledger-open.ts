@@ -1,5 +1,5 @@
 /** Child process of the ledger benchmark: opens a ledger cold and reports time and RSS. */
-import { openTestLedger } from '../runtime/ledger/testing/fixtures.ts'
+import { openTestLedger } from '../runtime/core/ledger/testing/fixtures.ts'
 
 const t0 = performance.now()
 const ledger = await openTestLedger({ file: process.argv[2]! })

@@ -17,9 +17,9 @@ import { execFileSync } from 'node:child_process'
 import { mkdtempSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import type { Ledger } from '../runtime/ledger/ledger.ts'
-import { wireBytes } from '../runtime/ledger/record.ts'
-import { ADMIN, DEVICE, openTestLedger, provision } from '../runtime/ledger/testing/fixtures.ts'
+import type { Ledger } from '../runtime/core/ledger/ledger.ts'
+import { wireBytes } from '../runtime/core/ledger/record.ts'
+import { ADMIN, DEVICE, openTestLedger, provision } from '../runtime/core/ledger/testing/fixtures.ts'
 
 const PAD = new Uint8Array(190).fill(7) // body {n, pad} encodes to ~200 bytes
 

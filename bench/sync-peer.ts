@@ -7,7 +7,7 @@
  *   node bench/sync-peer.ts <ledger.db> <key byte>
  */
 import { createInterface } from 'node:readline'
-import { openTestLedger, silentLogger, testKey } from '../runtime/ledger/testing/fixtures.ts'
+import { openTestLedger, silentLogger, testKey } from '../runtime/core/ledger/testing/fixtures.ts'
 import { EmbeddedBroker } from '../runtime/mesh/broker.ts'
 import { PeerLink } from '../runtime/mesh/link.ts'
 import { SyncEngine } from '../runtime/mesh/sync.ts'

@@ -26,9 +26,9 @@ import { createRequire } from 'node:module'
 import { setPriority, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
-import type { KeyPair } from '../runtime/keys.ts'
-import type { Ledger } from '../runtime/ledger/ledger.ts'
-import { wireBytes } from '../runtime/ledger/record.ts'
+import type { KeyPair } from '../runtime/core/keys.ts'
+import type { Ledger } from '../runtime/core/ledger/ledger.ts'
+import { wireBytes } from '../runtime/core/ledger/record.ts'
 import {
   ADMIN,
   DEVICE,
@@ -36,16 +36,16 @@ import {
   openTestLedger,
   provision,
   silentLogger,
-} from '../runtime/ledger/testing/fixtures.ts'
+} from '../runtime/core/ledger/testing/fixtures.ts'
+import { currentPlacement, formatCpuList, isolateEventLoop } from '../runtime/core/placement.ts'
 import { PeerLink } from '../runtime/mesh/link.ts'
 import { SyncEngine } from '../runtime/mesh/sync.ts'
-import { currentPlacement, formatCpuList, isolateEventLoop } from '../runtime/placement.ts'
 
 const require = createRequire(import.meta.url)
 /**
  * Where the peer processes (A) run. A stands for another board: on a site its work never takes
  * B's CPU, here it shares B's two cores. So A runs on B's helper cores only (B keeps one core
- * free of its helper threads, as every node does once started: runtime/placement.ts), at nice 10
+ * free of its helper threads, as every node does once started: runtime/core/placement.ts), at nice 10
  * (PEER_NICE), below B's helper threads there. It still gets every cycle of those cores that B
  * leaves idle; the replicate rate is not capped. Printed as `peer_cpus` and `peer_nice`.
  */

@@ -16,16 +16,17 @@
  * State keys a dapp writes start with `<dapp name>/`. Record types are named `<dapp>.<kind>`.
  */
 
-import type { Clock } from '../devices/clock.ts'
-import type { LedgerDappContext } from '../runtime/ledger/dapp.ts'
-import type { AppendResult } from '../runtime/ledger/ledger.ts'
-import type { StateView } from '../runtime/ledger/state.ts'
-import type { Logger } from '../runtime/log.ts'
+import type { Clock } from '../runtime/core/clock.ts'
+import { define } from '../runtime/core/errors.ts'
+import type { LedgerDapp, LedgerDappContext } from '../runtime/core/ledger/dapp.ts'
+import type { AppendResult } from '../runtime/core/ledger/ledger.ts'
+import type { StateView } from '../runtime/core/ledger/state.ts'
+import type { Logger } from '../runtime/core/log.ts'
 
-export type { FoldRecord, LedgerDappContext, RecordTypeHandlers } from '../runtime/ledger/dapp.ts'
-export type { Rejection } from '../runtime/ledger/reasons.ts'
-export { reject } from '../runtime/ledger/reasons.ts'
-export type { StateView, StateWriter } from '../runtime/ledger/state.ts'
+export type { FoldRecord, LedgerDappContext, RecordTypeHandlers } from '../runtime/core/ledger/dapp.ts'
+export type { Rejection } from '../runtime/core/ledger/reasons.ts'
+export { reject } from '../runtime/core/ledger/reasons.ts'
+export type { StateView, StateWriter } from '../runtime/core/ledger/state.ts'
 
 /** A badge read at a reader, with the canonical credential id (devices/readers). */
 export interface BadgeEvent {
@@ -130,5 +131,38 @@ export async function logFailure(
     await p
   } catch (err) {
     ctx.log.error({ err, ...fields }, `${what} failed`)
+  }
+}
+
+/** The dapp host's errors: a dapp that fails to start, an unknown query, an output the hardware lacks. */
+export const dappErrors = {
+  DAPP_START: define(
+    'LK_DAPP_START',
+    'operational',
+    (dapp: string, reason: string) => `dapp ${dapp} failed to start: ${reason}`,
+    (dapp: string) => ({ dapp }),
+  ),
+  DAPP_QUERY: define(
+    'LK_DAPP_QUERY',
+    'usage',
+    (dapp: string, query: string) => `dapp ${dapp} has no query ${query}`,
+    (dapp: string, query: string) => ({ dapp, query }),
+  ),
+  DAPP_OUTPUT: define(
+    'LK_DAPP_OUTPUT',
+    'operational',
+    (name: string, kind: string) => `no ${kind} output named ${name} in this node's hardware config`,
+    (name: string) => ({ output: name }),
+  ),
+}
+
+/** What the ledger needs of a dapp: its record types and their handlers. */
+export function ledgerDapp(d: Dapp): LedgerDapp {
+  return {
+    name: d.name,
+    version: d.version,
+    types: d.types,
+    ...(d.dependencies ? { dependencies: d.dependencies } : {}),
+    setup: (ctx) => d.records(ctx),
   }
 }

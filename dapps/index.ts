@@ -2,7 +2,7 @@
  * The dapps a latchkey node runs, in load order (a dapp comes after the dapps it depends on).
  * Each lives in its own folder and exports one `Dapp` (dapps/contract.ts).
  *
- * May import: dapps/contract.ts, other dapps' exported helpers, runtime/ledger types through the
+ * May import: dapps/contract.ts, other dapps' exported helpers, runtime/core/ledger types through the
  * contract, devices types. Never runtime/node.ts, the mesh or the HTTP server.
  */
 

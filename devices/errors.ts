@@ -3,7 +3,7 @@
  * `LK_DEVICE_…`). Badge readers keep their own file. Codes are never reused or renamed; tests
  * assert `err.code`, never message text.
  */
-import { define } from '../runtime/errors.ts'
+import { define } from '../runtime/core/errors.ts'
 
 export const deviceErrors = {
   // GPIO: addressing lines

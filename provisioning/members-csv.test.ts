@@ -2,7 +2,7 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import type { Member } from '../dapps/membership/model.ts'
-import { State } from '../runtime/ledger/state.ts'
+import { State } from '../runtime/core/ledger/state.ts'
 import { membersToCsv, parseCsv, parseMembersCsv, planImport } from './members-csv.ts'
 
 const HEADER = 'id,name,contact,status,expires,groups,staff'

@@ -10,7 +10,7 @@
  */
 import { getMember, type Member, type MemberStatus } from '../dapps/membership/model.ts'
 import { memberProblem } from '../dapps/membership/rules.ts'
-import type { StateView } from '../runtime/ledger/state.ts'
+import type { StateView } from '../runtime/core/ledger/state.ts'
 
 export const CSV_COLUMNS = ['id', 'name', 'contact', 'status', 'expires', 'groups', 'staff'] as const
 type Column = (typeof CSV_COLUMNS)[number]

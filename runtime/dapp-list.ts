@@ -6,12 +6,12 @@
 
 import { createCertifications } from '../dapps/certifications/index.ts'
 import type { Dapp } from '../dapps/contract.ts'
+import { ledgerDapp } from '../dapps/contract.ts'
 import { createDoorAccess } from '../dapps/door-access/index.ts'
 import { builtinDapps } from '../dapps/index.ts'
 import { createMachineLockout } from '../dapps/machine-lockout/index.ts'
 import type { Config } from './config/load.ts'
-import { ledgerDapp } from './dapps.ts'
-import type { LedgerDapp } from './ledger/dapp.ts'
+import type { LedgerDapp } from './core/ledger/dapp.ts'
 
 /**
  * `syncedAt`: when this board last completed a sync with the site (the mesh supplies it); null

@@ -5,48 +5,21 @@
  * keeps running. Queries are served at GET /api/v1/dapps/<dapp>/<query>.
  */
 import { EventEmitter } from 'node:events'
-import type { Dapp, DappEvents, DappRuntimeContext, OutputsView, QueryHandler } from '../dapps/contract.ts'
-import { type Clock, systemClock } from '../devices/clock.ts'
+import {
+  type Dapp,
+  type DappEvents,
+  type DappRuntimeContext,
+  dappErrors,
+  type OutputsView,
+  type QueryHandler,
+} from '../dapps/contract.ts'
 import { Buzzer, Led, Lock, ToolRelay } from '../devices/outputs/index.ts'
-import { define } from './errors.ts'
+import { type Clock, systemClock } from './core/clock.ts'
+import type { KeyPair } from './core/keys.ts'
+import type { Ledger } from './core/ledger/ledger.ts'
+import { Resource } from './core/lifecycle.ts'
+import type { Logger } from './core/log.ts'
 import type { Hardware } from './hardware.ts'
-import type { KeyPair } from './keys.ts'
-import type { LedgerDapp } from './ledger/dapp.ts'
-import type { Ledger } from './ledger/ledger.ts'
-import { Resource } from './lifecycle.ts'
-import type { Logger } from './log.ts'
-
-export const dappErrors = {
-  DAPP_START: define(
-    'LK_DAPP_START',
-    'operational',
-    (dapp: string, reason: string) => `dapp ${dapp} failed to start: ${reason}`,
-    (dapp: string) => ({ dapp }),
-  ),
-  DAPP_QUERY: define(
-    'LK_DAPP_QUERY',
-    'usage',
-    (dapp: string, query: string) => `dapp ${dapp} has no query ${query}`,
-    (dapp: string, query: string) => ({ dapp, query }),
-  ),
-  DAPP_OUTPUT: define(
-    'LK_DAPP_OUTPUT',
-    'operational',
-    (name: string, kind: string) => `no ${kind} output named ${name} in this node's hardware config`,
-    (name: string) => ({ output: name }),
-  ),
-}
-
-/** What the ledger needs of a dapp: its record types and their handlers. */
-export function ledgerDapp(d: Dapp): LedgerDapp {
-  return {
-    name: d.name,
-    version: d.version,
-    types: d.types,
-    ...(d.dependencies ? { dependencies: d.dependencies } : {}),
-    setup: (ctx) => d.records(ctx),
-  }
-}
 
 export interface DappHostOptions {
   dapps: readonly Dapp[]

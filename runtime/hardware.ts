@@ -6,7 +6,6 @@
  * {name, type, active, at}, `reader-health` {name, health}.
  */
 import { EventEmitter } from 'node:events'
-import type { Clock } from '../devices/clock.ts'
 import { createGpio, type GpioDriver } from '../devices/gpio/index.ts'
 import { CurrentSense, type DebouncedInput, DoorContact, EStop, ExitButton } from '../devices/inputs/index.ts'
 import { applySafeStates, Buzzer, Led, Lock, type Output, ToolRelay } from '../devices/outputs/index.ts'
@@ -14,8 +13,9 @@ import { type ReaderConfig, readerName } from '../devices/readers/config.ts'
 import { type BadgeReader, createReader } from '../devices/readers/index.ts'
 import type { Config } from './config/load.ts'
 import type { InputConfig, OutputConfig } from './config/schema.ts'
-import { Resource } from './lifecycle.ts'
-import type { Logger } from './log.ts'
+import type { Clock } from './core/clock.ts'
+import { Resource } from './core/lifecycle.ts'
+import type { Logger } from './core/log.ts'
 
 export interface HardwareOptions {
   config: Config['hardware']

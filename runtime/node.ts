@@ -16,23 +16,24 @@ import {
 } from 'node:fs'
 import { join } from 'node:path'
 import type { Dapp } from '../dapps/contract.ts'
-import type { Clock } from '../devices/clock.ts'
+import { ledgerDapp } from '../dapps/contract.ts'
 import type { Config } from './config/load.ts'
-import { DappHost, ledgerDapp } from './dapps.ts'
-import { errors } from './errors.ts'
+import type { Clock } from './core/clock.ts'
+import { errors } from './core/errors.ts'
+import { type KeyPair, loadOrCreateKeyFile } from './core/keys.ts'
+import { Ledger } from './core/ledger/ledger.ts'
+import { toHex } from './core/ledger/record.ts'
+import { type Component, Resource } from './core/lifecycle.ts'
+import type { Logger } from './core/log.ts'
+import { isolateEventLoop } from './core/placement.ts'
+import { DappHost } from './dapps.ts'
 import { Hardware } from './hardware.ts'
 import { ledgerRoutes } from './http/ledger-routes.ts'
 import { type Caller, HttpServer } from './http/server.ts'
 import { siteRoutes } from './http/site-routes.ts'
-import { type KeyPair, loadOrCreateKeyFile } from './keys.ts'
-import { Ledger } from './ledger/ledger.ts'
-import { toHex } from './ledger/record.ts'
-import { type Component, Resource } from './lifecycle.ts'
-import type { Logger } from './log.ts'
 import { EmbeddedBroker } from './mesh/broker.ts'
 import { PeerLink } from './mesh/link.ts'
 import { SyncEngine } from './mesh/sync.ts'
-import { isolateEventLoop } from './placement.ts'
 import { VERSION } from './version.ts'
 
 interface ForkEvidence {
@@ -226,7 +227,7 @@ export class LatchkeyNode extends Resource {
       this.#started.push(component)
     }
     // Helper threads keep off one core, left to the event loop that decides at doors
-    // (runtime/placement.ts).
+    // (runtime/core/placement.ts).
     if (config.node.isolateEventLoop) {
       const placed = await isolateEventLoop()
       if ('placement' in placed)

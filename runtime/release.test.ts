@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { generateSeed, keyPairFromSeed } from './keys.ts'
+import { generateSeed, keyPairFromSeed } from './core/keys.ts'
 import { parseSums, signRelease, sumsFile, verifyReleaseSignature } from './release.ts'
 
 describe('release signatures', () => {

@@ -7,7 +7,7 @@
  * which key signed: the verifier decides which key it trusts.
  */
 import { createHash, sign, verify } from 'node:crypto'
-import { type KeyPair, publicKeyObject } from './keys.ts'
+import { type KeyPair, publicKeyObject } from './core/keys.ts'
 
 const DOMAIN = Buffer.from('latchkey-release-sums-v1\0')
 

@@ -16,7 +16,7 @@
  *   5. pkg       @yao-pkg/pkg --sea on the stage dir
  * then SHA256SUMS over the binaries and its signature with the release key.
  *
- * The release key is a key file (runtime/keys.ts format, mode 0600) from `--key` or
+ * The release key is a key file (runtime/core/keys.ts format, mode 0600) from `--key` or
  * LATCHKEY_RELEASE_KEY; without one a throwaway key is generated in dist/ (fine for CI, never
  * for a release) and said so. Its public key is written to dist/release.pub and baked into the
  * binaries as the key `latchkey verify-release` trusts by default.
@@ -37,7 +37,7 @@ import { dirname, join, relative, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { build } from 'esbuild'
-import { generateSeed, readKeyFile, writeKeyFile } from '../runtime/keys.ts'
+import { generateSeed, readKeyFile, writeKeyFile } from '../runtime/core/keys.ts'
 import { signRelease, sumsFile } from '../runtime/release.ts'
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..')
@@ -96,12 +96,12 @@ function nodeFor(arch: Arch): { bin: string; dir: string } {
 
 /**
  * The checkpoint worker with better-sqlite3's JavaScript in one file: a worker cannot load
- * modules from the binary's snapshot (runtime/ledger/checkpointer.ts). Its addon stays out: the
+ * modules from the binary's snapshot (runtime/core/ledger/checkpointer.ts). Its addon stays out: the
  * worker is handed the file the main thread loaded.
  */
 async function checkpointWorker(): Promise<string> {
   const out = await build({
-    entryPoints: [join(root, 'runtime', 'ledger', 'checkpoint-worker.cjs')],
+    entryPoints: [join(root, 'runtime', 'core', 'ledger', 'checkpoint-worker.cjs')],
     write: false,
     bundle: true,
     platform: 'node',

@@ -12,8 +12,8 @@ import { createHash } from 'node:crypto'
 import { readFileSync, writeFileSync } from 'node:fs'
 import * as dagCbor from '@ipld/dag-cbor'
 import * as ed from '@noble/ed25519'
-import { type KeyPair, keyPairFromSeed } from '../runtime/keys.ts'
-import { HybridClock } from '../runtime/ledger/hlc.ts'
+import { type KeyPair, keyPairFromSeed } from '../runtime/core/keys.ts'
+import { HybridClock } from '../runtime/core/ledger/hlc.ts'
 import {
   decodeWire,
   encodeBody,
@@ -28,8 +28,8 @@ import {
   toHex,
   verifySignature,
   wireBytes,
-} from '../runtime/ledger/record.ts'
-import { openTestLedger } from '../runtime/ledger/testing/fixtures.ts'
+} from '../runtime/core/ledger/record.ts'
+import { openTestLedger } from '../runtime/core/ledger/testing/fixtures.ts'
 
 ed.hashes.sha512 = (m) => new Uint8Array(createHash('sha512').update(m).digest())
 

@@ -6,12 +6,12 @@ import { closeSync, openSync, readFileSync, statSync, truncateSync, writeFileSyn
 import { join } from 'node:path'
 import type { Command } from 'commander'
 import { describe, expect, it } from 'vitest'
-import { initSite } from '../provisioning/site.ts'
 import { buildProgram } from '../runtime/cli/main.ts'
+import { initSite } from '../runtime/cli/site-init.ts'
 import { defaultConfig } from '../runtime/config/load.ts'
-import { isLatchkeyError } from '../runtime/errors.ts'
-import { Ledger } from '../runtime/ledger/ledger.ts'
-import { silentLogger } from '../runtime/ledger/testing/fixtures.ts'
+import { isLatchkeyError } from '../runtime/core/errors.ts'
+import { Ledger } from '../runtime/core/ledger/ledger.ts'
+import { silentLogger } from '../runtime/core/ledger/testing/fixtures.ts'
 import { BIN, spawnTracked, tmpDir } from './helpers/index.ts'
 
 async function siteDir() {

@@ -4,12 +4,12 @@
  */
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { initSite } from '../provisioning/site.ts'
 import { main } from '../runtime/cli/main.ts'
+import { initSite } from '../runtime/cli/site-init.ts'
 import { defaultConfig } from '../runtime/config/load.ts'
+import { readKeyFile } from '../runtime/core/keys.ts'
+import { silentLogger, testKey } from '../runtime/core/ledger/testing/fixtures.ts'
 import { dappsFor } from '../runtime/dapp-list.ts'
-import { readKeyFile } from '../runtime/keys.ts'
-import { silentLogger, testKey } from '../runtime/ledger/testing/fixtures.ts'
 import { LatchkeyNode } from '../runtime/node.ts'
 import { tmpDir } from './helpers/index.ts'
 

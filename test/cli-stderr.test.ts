@@ -2,9 +2,9 @@
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import { describe, expect, it } from 'vitest'
-import { initSite } from '../provisioning/site.ts'
+import { initSite } from '../runtime/cli/site-init.ts'
 import { defaultConfig } from '../runtime/config/load.ts'
-import { silentLogger } from '../runtime/ledger/testing/fixtures.ts'
+import { silentLogger } from '../runtime/core/ledger/testing/fixtures.ts'
 import { runCli, tmpDir } from './helpers/index.ts'
 
 describe('CLI output streams', () => {

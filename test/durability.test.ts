@@ -8,10 +8,10 @@
 import Database from 'better-sqlite3'
 import { describe, expect, it } from 'vitest'
 import { createSite, LedgerCheck, memberBody, runDurability } from '../bench/durability-harness.ts'
+import { ledgerDapp } from '../dapps/contract.ts'
 import { builtinDapps } from '../dapps/index.ts'
-import { ledgerDapp } from '../runtime/dapps.ts'
-import { Ledger } from '../runtime/ledger/ledger.ts'
-import { silentLogger } from '../runtime/ledger/testing/fixtures.ts'
+import { Ledger } from '../runtime/core/ledger/ledger.ts'
+import { silentLogger } from '../runtime/core/ledger/testing/fixtures.ts'
 import { hasTool, tmpDir } from './helpers/index.ts'
 
 const ROUNDS = 12

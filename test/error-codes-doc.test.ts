@@ -1,12 +1,12 @@
 /**
  * Every error code defined in the code base is listed in docs/operations.md. The codes are read
- * from the catalogue itself (runtime/errors.ts `definedCodes()`) after importing every module
+ * from the catalogue itself (runtime/core/errors.ts `definedCodes()`) after importing every module
  * that calls `define(`, so a code added anywhere fails this test until it is documented.
  */
 import { readdirSync, readFileSync } from 'node:fs'
 import { join, relative } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { definedCodes } from '../runtime/errors.ts'
+import { definedCodes } from '../runtime/core/errors.ts'
 import { ROOT } from './helpers/index.ts'
 
 function sources(dir: string): string[] {

@@ -5,7 +5,7 @@ import { Writable } from 'node:stream'
 import { describe, expect, it } from 'vitest'
 import { builtinDapps } from '../dapps/index.ts'
 import { defaultConfig } from '../runtime/config/load.ts'
-import { createLogger } from '../runtime/log.ts'
+import { createLogger } from '../runtime/core/log.ts'
 import { LatchkeyNode } from '../runtime/node.ts'
 import { ROOT, tmpDir } from './helpers/index.ts'
 

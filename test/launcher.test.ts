@@ -8,9 +8,9 @@ import { existsSync, readFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { initSite } from '../provisioning/site.ts'
+import { initSite } from '../runtime/cli/site-init.ts'
 import { defaultConfig } from '../runtime/config/load.ts'
-import { silentLogger } from '../runtime/ledger/testing/fixtures.ts'
+import { silentLogger } from '../runtime/core/ledger/testing/fixtures.ts'
 import { BIN, freePorts, ROOT, spawnTracked, tmpDir } from './helpers/index.ts'
 
 const pinned = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).devDependencies.node as string

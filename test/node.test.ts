@@ -2,13 +2,13 @@ import { readdirSync } from 'node:fs'
 import { Writable } from 'node:stream'
 import mqtt from 'mqtt'
 import { describe, expect, it } from 'vitest'
-import { initSite } from '../provisioning/site.ts'
+import { initSite } from '../runtime/cli/site-init.ts'
 import { defaultConfig } from '../runtime/config/load.ts'
-import { generateSeed, type KeyPair, keyPairFromSeed } from '../runtime/keys.ts'
-import { createLogger } from '../runtime/log.ts'
+import { generateSeed, type KeyPair, keyPairFromSeed } from '../runtime/core/keys.ts'
+import { createLogger } from '../runtime/core/log.ts'
+import { allowedCpus } from '../runtime/core/placement.ts'
 import { makeToken } from '../runtime/mesh/auth.ts'
 import { LatchkeyNode } from '../runtime/node.ts'
-import { allowedCpus } from '../runtime/placement.ts'
 import { BIN, hasTool, spawnTracked, tmpDir } from './helpers/index.ts'
 import { nodeKey, signedFetch } from './helpers/signed.ts'
 
@@ -127,7 +127,7 @@ describe('node lifecycle', () => {
 
 /**
  * Once ready, a node on Linux with two or more cores keeps its helper threads off its highest
- * core, and the event loop thread keeps every core (runtime/placement.ts); elsewhere it logs why
+ * core, and the event loop thread keeps every core (runtime/core/placement.ts); elsewhere it logs why
  * not. Read from the running process's /proc entries.
  */
 function expectPlacement(pid: number, stdout: string) {

@@ -8,8 +8,8 @@ import { readFileSync } from 'node:fs'
 import * as dagCbor from '@ipld/dag-cbor'
 import * as ed from '@noble/ed25519'
 import { describe, expect, it } from 'vitest'
-import { keyPairFromSeed } from '../runtime/keys.ts'
-import { HybridClock } from '../runtime/ledger/hlc.ts'
+import { keyPairFromSeed } from '../runtime/core/keys.ts'
+import { HybridClock } from '../runtime/core/ledger/hlc.ts'
 import {
   decodeWire,
   encodeBody,
@@ -24,8 +24,8 @@ import {
   toHex,
   verifySignature,
   wireBytes,
-} from '../runtime/ledger/record.ts'
-import { openTestLedger } from '../runtime/ledger/testing/fixtures.ts'
+} from '../runtime/core/ledger/record.ts'
+import { openTestLedger } from '../runtime/core/ledger/testing/fixtures.ts'
 
 ed.hashes.sha512 = (m) => new Uint8Array(createHash('sha512').update(m).digest())
 

@@ -4,12 +4,12 @@
  * with no node running, into the ledger file.
  */
 import { describe, expect, it } from 'vitest'
-import { initSite } from '../provisioning/site.ts'
 import { openLocalLedger } from '../runtime/cli/local-ledger.ts'
 import { main } from '../runtime/cli/main.ts'
+import { initSite } from '../runtime/cli/site-init.ts'
 import { defaultConfig } from '../runtime/config/load.ts'
+import { silentLogger } from '../runtime/core/ledger/testing/fixtures.ts'
 import { dappsFor } from '../runtime/dapp-list.ts'
-import { silentLogger } from '../runtime/ledger/testing/fixtures.ts'
 import { LatchkeyNode } from '../runtime/node.ts'
 import { tmpDir } from './helpers/index.ts'
 

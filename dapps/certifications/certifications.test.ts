@@ -3,7 +3,7 @@
  * rejected records stay in the ledger, and the public state (model.ts) says who holds what.
  */
 import { describe, expect, it } from 'vitest'
-import { ADMIN, DEVICE, DEVICE2 } from '../../runtime/ledger/testing/fixtures.ts'
+import { ADMIN, DEVICE, DEVICE2 } from '../../runtime/core/ledger/testing/fixtures.ts'
 import type { DappRuntimeContext, QueryHandler } from '../contract.ts'
 import { certifications, knownRevocations } from './index.ts'
 import { type Certification, certKey, isCertified } from './model.ts'

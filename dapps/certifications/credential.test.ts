@@ -6,8 +6,8 @@
 import { createHash, sign } from 'node:crypto'
 import * as dagCbor from '@ipld/dag-cbor'
 import { describe, expect, it } from 'vitest'
-import { decodeWire, toHex } from '../../runtime/ledger/record.ts'
-import { ADMIN, ADMIN2, DEVICE, provision, testKey } from '../../runtime/ledger/testing/fixtures.ts'
+import { decodeWire, toHex } from '../../runtime/core/ledger/record.ts'
+import { ADMIN, ADMIN2, DEVICE, provision, testKey } from '../../runtime/core/ledger/testing/fixtures.ts'
 import {
   CREDENTIAL_FORMAT,
   type CredentialPayload,

@@ -17,7 +17,7 @@
  */
 import { createHash, sign as edSign, verify as edVerify } from 'node:crypto'
 import * as dagCbor from '@ipld/dag-cbor'
-import type { Ledger, Signer } from '../../runtime/ledger/ledger.ts'
+import type { Ledger, Signer } from '../../runtime/core/ledger/ledger.ts'
 import {
   authorKey,
   decodeBody,
@@ -29,8 +29,8 @@ import {
   toHex,
   verifySignature,
   wireBytes,
-} from '../../runtime/ledger/record.ts'
-import { type KeyInfo, keyStateKey } from '../../runtime/ledger/site-dapp.ts'
+} from '../../runtime/core/ledger/record.ts'
+import { type KeyInfo, keyStateKey } from '../../runtime/core/ledger/site-dapp.ts'
 import { getMember } from '../membership/model.ts'
 import { certErrors } from './errors.ts'
 import type { Certification } from './model.ts'

@@ -1,5 +1,5 @@
 /** Error catalogue of the certifications dapp and the `latchkey cert` command (codes LK_CERT_*). */
-import { define } from '../../runtime/errors.ts'
+import { define } from '../../runtime/core/errors.ts'
 
 export const certErrors = {
   CONFIG: define(

@@ -4,8 +4,8 @@
  * rights while signing off elsewhere. Both sides always end with one state hash.
  */
 import { describe, expect, it } from 'vitest'
-import { Reason } from '../../runtime/ledger/reasons.ts'
-import { ADMIN, ADMIN2, DEVICE } from '../../runtime/ledger/testing/fixtures.ts'
+import { Reason } from '../../runtime/core/ledger/reasons.ts'
+import { ADMIN, ADMIN2, DEVICE } from '../../runtime/core/ledger/testing/fixtures.ts'
 import { knownRevocations } from './index.ts'
 import { type Certification, certKey } from './model.ts'
 import { append, boardGrant, exchange, fakeTime, openLedger, site, wiresOf } from './testing.ts'

@@ -5,11 +5,11 @@
  * key, and the member can then start the tool; anything less certifies no one.
  */
 import { describe, expect, it } from 'vitest'
-import { FakeClock } from '../../devices/clock.ts'
 import type { ToolRelay } from '../../devices/outputs/index.ts'
 import { defaultConfig } from '../../runtime/config/load.ts'
+import { FakeClock } from '../../runtime/core/clock.ts'
+import { DEVICE } from '../../runtime/core/ledger/testing/fixtures.ts'
 import { dappsFor } from '../../runtime/dapp-list.ts'
-import { DEVICE } from '../../runtime/ledger/testing/fixtures.ts'
 import type { Dapp, DappRuntimeContext } from '../contract.ts'
 import {
   badge,

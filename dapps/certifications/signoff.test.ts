@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
-import { ADMIN, DEVICE } from '../../runtime/ledger/testing/fixtures.ts'
+import { ADMIN, DEVICE } from '../../runtime/core/ledger/testing/fixtures.ts'
 import { type Certification, certKey } from './model.ts'
 import { SIGNOFF_CLOCK_SLACK_MS, SIGNOFF_MAX_AGE_MS, SIGNOFF_WINDOW_MS, type Signoff } from './signoff.ts'
 import { append, BADGE, fakeTime, openLedger, signoff, site, wiresOf } from './testing.ts'

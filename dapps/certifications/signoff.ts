@@ -26,7 +26,7 @@ export const SIGNOFF_CLOCK_SLACK_MS = 5_000
 
 /**
  * How long after the trainee's badge the record may be stamped. Longer than the hybrid clock
- * may run ahead of a board's wall clock (10 min, runtime/ledger/hlc.ts `maxAheadMs`), so an
+ * may run ahead of a board's wall clock (10 min, runtime/core/ledger/hlc.ts `maxAheadMs`), so an
  * honest board is never refused; short enough that a board cannot mint a sign-off for reads
  * long past.
  */

@@ -4,11 +4,11 @@
  * wall time, closed when the test ends.
  */
 import { expect, onTestFinished } from 'vitest'
-import { ledgerDapp } from '../../runtime/dapps.ts'
-import { HybridClock } from '../../runtime/ledger/hlc.ts'
-import type { Ledger, Signer } from '../../runtime/ledger/ledger.ts'
-import { toHex, wireBytes } from '../../runtime/ledger/record.ts'
-import { ADMIN, openTestLedger, provision } from '../../runtime/ledger/testing/fixtures.ts'
+import { HybridClock } from '../../runtime/core/ledger/hlc.ts'
+import type { Ledger, Signer } from '../../runtime/core/ledger/ledger.ts'
+import { toHex, wireBytes } from '../../runtime/core/ledger/record.ts'
+import { ADMIN, openTestLedger, provision } from '../../runtime/core/ledger/testing/fixtures.ts'
+import { ledgerDapp } from '../contract.ts'
 import { credentials } from '../credentials/index.ts'
 import type { Member } from '../membership/model.ts'
 import { certifications } from './index.ts'

@@ -5,10 +5,9 @@
  */
 import { describe, expect, it, onTestFinished } from 'vitest'
 import { em24Credential, emCredential } from '../../devices/readers/credential.ts'
-import { DappHost, ledgerDapp } from '../../runtime/dapps.ts'
-import { HybridClock } from '../../runtime/ledger/hlc.ts'
-import type { Ledger, Signer } from '../../runtime/ledger/ledger.ts'
-import { toHex, wireBytes } from '../../runtime/ledger/record.ts'
+import { HybridClock } from '../../runtime/core/ledger/hlc.ts'
+import type { Ledger, Signer } from '../../runtime/core/ledger/ledger.ts'
+import { toHex, wireBytes } from '../../runtime/core/ledger/record.ts'
 import {
   ADMIN,
   ADMIN2,
@@ -16,7 +15,9 @@ import {
   openTestLedger,
   provision,
   silentLogger,
-} from '../../runtime/ledger/testing/fixtures.ts'
+} from '../../runtime/core/ledger/testing/fixtures.ts'
+import { DappHost } from '../../runtime/dapps.ts'
+import { ledgerDapp } from '../contract.ts'
 import { membership } from '../membership/index.ts'
 import type { Member } from '../membership/model.ts'
 import { credentials } from './index.ts'

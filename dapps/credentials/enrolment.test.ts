@@ -6,23 +6,24 @@
 import { join } from 'node:path'
 import { Writable } from 'node:stream'
 import { describe, expect, it, onTestFinished } from 'vitest'
-import { FakeClock } from '../../devices/clock.ts'
-import { initSite } from '../../provisioning/site.ts'
+import { initSite } from '../../runtime/cli/site-init.ts'
 import { defaultConfig } from '../../runtime/config/load.ts'
-import { DappHost, ledgerDapp } from '../../runtime/dapps.ts'
-import { readKeyFile } from '../../runtime/keys.ts'
-import type { Ledger } from '../../runtime/ledger/ledger.ts'
-import { toHex } from '../../runtime/ledger/record.ts'
+import { FakeClock } from '../../runtime/core/clock.ts'
+import { readKeyFile } from '../../runtime/core/keys.ts'
+import type { Ledger } from '../../runtime/core/ledger/ledger.ts'
+import { toHex } from '../../runtime/core/ledger/record.ts'
 import {
   ADMIN,
   DEVICE,
   openTestLedger,
   provision,
   silentLogger,
-} from '../../runtime/ledger/testing/fixtures.ts'
-import { createLogger } from '../../runtime/log.ts'
+} from '../../runtime/core/ledger/testing/fixtures.ts'
+import { createLogger } from '../../runtime/core/log.ts'
+import { DappHost } from '../../runtime/dapps.ts'
 import { LatchkeyNode } from '../../runtime/node.ts'
 import { tmpDir } from '../../test/helpers/index.ts'
+import { ledgerDapp } from '../contract.ts'
 import { membership } from '../membership/index.ts'
 import type { Member } from '../membership/model.ts'
 import { credentials } from './index.ts'

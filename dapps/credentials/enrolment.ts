@@ -12,7 +12,7 @@
  * Time comes from the injected clock; an armed reader simply lapses (checked on the next read),
  * so the machine owns no timer.
  */
-import type { Clock } from '../../devices/clock.ts'
+import type { Clock } from '../../runtime/core/clock.ts'
 import type { BadgeEvent, StateView } from '../contract.ts'
 import { getMember, isActive } from '../membership/model.ts'
 import { type Expectation, findBadge } from './model.ts'

@@ -1,5 +1,5 @@
 /** Errors of the credentials dapp, its queries and `latchkey badge` (codes LK_BADGE_*). */
-import { define } from '../../runtime/errors.ts'
+import { define } from '../../runtime/core/errors.ts'
 
 export const badgeErrors = {
   UNKNOWN: define(

@@ -11,8 +11,8 @@
  * Door-contact alarms become `door-access.alert` records.
  */
 
-import type { TimerHandle } from '../../devices/clock.ts'
-import { toHex } from '../../runtime/ledger/record.ts'
+import type { TimerHandle } from '../../runtime/core/clock.ts'
+import { toHex } from '../../runtime/core/ledger/record.ts'
 import {
   type AlarmEvent,
   appendOrLog,

@@ -4,8 +4,8 @@
  * date and weekday differ from UTC's: a schedule read in UTC would get every case below wrong.
  */
 import { describe, expect, it } from 'vitest'
-import { FakeClock } from '../../devices/clock.ts'
 import type { Lock } from '../../devices/outputs/index.ts'
+import { FakeClock } from '../../runtime/core/clock.ts'
 import type { StateView } from '../contract.ts'
 import { badgeKey } from '../credentials/model.ts'
 import { memberKey } from '../membership/model.ts'

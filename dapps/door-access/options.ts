@@ -3,7 +3,7 @@
  * exit button belong to which door (names from the node's hardware config), the site's time
  * zone, and how to learn when the board last synced. Checked once, then frozen.
  */
-import { define } from '../../runtime/errors.ts'
+import { define } from '../../runtime/core/errors.ts'
 import { isTimeZone } from './local-time.ts'
 
 export interface DoorOptions {

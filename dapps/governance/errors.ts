@@ -1,5 +1,5 @@
 /** Error catalogue of the governance dapp (codes LK_GOV_*). */
-import { define } from '../../runtime/errors.ts'
+import { define } from '../../runtime/core/errors.ts'
 
 export const govErrors = {
   QUERY: define(

@@ -4,10 +4,9 @@
  * two partitioned ledgers approving concurrently.
  */
 import { describe, expect, it, onTestFinished } from 'vitest'
-import { ledgerDapp } from '../../runtime/dapps.ts'
-import { HybridClock } from '../../runtime/ledger/hlc.ts'
-import type { Ledger, Signer } from '../../runtime/ledger/ledger.ts'
-import { toHex, wireBytes } from '../../runtime/ledger/record.ts'
+import { HybridClock } from '../../runtime/core/ledger/hlc.ts'
+import type { Ledger, Signer } from '../../runtime/core/ledger/ledger.ts'
+import { toHex, wireBytes } from '../../runtime/core/ledger/record.ts'
 import {
   ADMIN,
   ADMIN2,
@@ -15,8 +14,9 @@ import {
   openTestLedger,
   provision,
   testKey,
-} from '../../runtime/ledger/testing/fixtures.ts'
+} from '../../runtime/core/ledger/testing/fixtures.ts'
 import type { DappRuntimeContext, QueryHandler } from '../contract.ts'
+import { ledgerDapp } from '../contract.ts'
 import { governance } from './index.ts'
 import { DEFAULT_POLICY, getPolicy, type Proposal, proposalKey } from './model.ts'
 

@@ -11,7 +11,7 @@
  * badging an idle tool enable it without a certification. Every cut happens before its record
  * is written. All timers run on ctx.clock.
  */
-import type { TimerHandle } from '../../devices/clock.ts'
+import type { TimerHandle } from '../../runtime/core/clock.ts'
 import {
   appendOrLog,
   type BadgeEvent,

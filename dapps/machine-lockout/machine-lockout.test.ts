@@ -3,9 +3,9 @@
  * and the session records (usage minutes) left in the ledger.
  */
 import { describe, expect, it } from 'vitest'
-import { FakeClock } from '../../devices/clock.ts'
 import type { ToolRelay } from '../../devices/outputs/index.ts'
-import { DEVICE2 } from '../../runtime/ledger/testing/fixtures.ts'
+import { FakeClock } from '../../runtime/core/clock.ts'
+import { DEVICE2 } from '../../runtime/core/ledger/testing/fixtures.ts'
 import { certKey } from '../certifications/model.ts'
 import type { StateView } from '../contract.ts'
 import { badgeKey } from '../credentials/model.ts'

@@ -3,7 +3,7 @@
  * sense and e-stop of each (names from the node's hardware config) and its session timings.
  * Checked once, then frozen.
  */
-import { define } from '../../runtime/errors.ts'
+import { define } from '../../runtime/core/errors.ts'
 import { isTimeZone } from '../door-access/local-time.ts'
 
 export interface ToolOptions {

@@ -1,5 +1,5 @@
 /** Errors of the membership dapp, its queries and `latchkey member` (codes LK_MEMBER_*). */
-import { define } from '../../runtime/errors.ts'
+import { define } from '../../runtime/core/errors.ts'
 
 export const memberErrors = {
   UNKNOWN: define(

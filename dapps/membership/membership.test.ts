@@ -3,10 +3,9 @@
  * (rejected records stay in the ledger), the merge rule across partitioned ledgers, queries.
  */
 import { describe, expect, it, onTestFinished } from 'vitest'
-import { DappHost, ledgerDapp } from '../../runtime/dapps.ts'
-import { HybridClock } from '../../runtime/ledger/hlc.ts'
-import type { Ledger, Signer } from '../../runtime/ledger/ledger.ts'
-import { compareBytes, toHex, wireBytes } from '../../runtime/ledger/record.ts'
+import { HybridClock } from '../../runtime/core/ledger/hlc.ts'
+import type { Ledger, Signer } from '../../runtime/core/ledger/ledger.ts'
+import { compareBytes, toHex, wireBytes } from '../../runtime/core/ledger/record.ts'
 import {
   ADMIN,
   ADMIN2,
@@ -14,7 +13,9 @@ import {
   openTestLedger,
   provision,
   silentLogger,
-} from '../../runtime/ledger/testing/fixtures.ts'
+} from '../../runtime/core/ledger/testing/fixtures.ts'
+import { DappHost } from '../../runtime/dapps.ts'
+import { ledgerDapp } from '../contract.ts'
 import { membership } from './index.ts'
 import { getMember, isActive, type Member, statusNoteKey } from './model.ts'
 

@@ -4,9 +4,9 @@
  * order, change events stamped by the Clock, and closing every line when the backend closes.
  */
 import { pino } from 'pino'
-import { Resource } from '../../runtime/lifecycle.ts'
-import type { Logger } from '../../runtime/log.ts'
-import { type Clock, systemClock } from '../clock.ts'
+import { type Clock, systemClock } from '../../runtime/core/clock.ts'
+import { Resource } from '../../runtime/core/lifecycle.ts'
+import type { Logger } from '../../runtime/core/log.ts'
 import { deviceErrors } from '../errors.ts'
 import {
   type Bias,

@@ -1,7 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { FakeClock, systemClock } from '../../runtime/core/clock.ts'
 import { tmpDir } from '../../test/helpers/index.ts'
-import { FakeClock, systemClock } from '../clock.ts'
 import { gpioContract } from './contract.ts'
 import { FakeGpiod } from './fake-gpiod.ts'
 import { GpiodGpio } from './gpiod.ts'

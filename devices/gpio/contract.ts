@@ -6,7 +6,7 @@
  * Lines used: pinctrl-bcm2711 (gpiochip0) offsets 17, 18, 22, 23 (named GPIO23), 24.
  */
 import { describe, expect, it, onTestFinished } from 'vitest'
-import type { Clock } from '../clock.ts'
+import type { Clock } from '../../runtime/core/clock.ts'
 import type { GpioDriver, Level, LineEvent, LineRef } from './types.ts'
 
 export interface GpioHarness {

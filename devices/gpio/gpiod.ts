@@ -17,7 +17,7 @@
  * tracked from the events, since the line cannot be read while gpiomon holds it.
  */
 import { type ChildProcess, spawn } from 'node:child_process'
-import type { TimerHandle } from '../clock.ts'
+import type { TimerHandle } from '../../runtime/core/clock.ts'
 import { deviceErrors } from '../errors.ts'
 import {
   GpioBase,

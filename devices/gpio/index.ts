@@ -5,7 +5,7 @@
  * the test suite every backend passes; `fake-gpiod.ts` generates fake tools for it. Neither is
  * exported here: production code never loads test code.
  *
- * May import: runtime/errors.ts, runtime/lifecycle.ts, runtime/log.ts, devices/clock.ts,
+ * May import: runtime/core/errors.ts, runtime/core/lifecycle.ts, runtime/core/log.ts, runtime/core/clock.ts,
  * devices/errors.ts, node built-ins, npm packages. Never the ledger, dapps or mesh.
  */
 export { type CreateGpioOptions, createGpio, type DetectOptions, detectGpioBackend } from './auto.ts'

@@ -1,5 +1,5 @@
 import { describe, expect, it, onTestFinished } from 'vitest'
-import { FakeClock } from '../clock.ts'
+import { FakeClock } from '../../runtime/core/clock.ts'
 import { SimGpio } from './sim.ts'
 
 const OUT = { chip: 'pinctrl-bcm2711', offset: 17 }

@@ -6,9 +6,9 @@
  * (an e-stop engaging must not wait), while leaving it is still debounced.
  */
 import { pino } from 'pino'
-import { Resource } from '../../runtime/lifecycle.ts'
-import type { Logger } from '../../runtime/log.ts'
-import { type Clock, systemClock, type TimerHandle } from '../clock.ts'
+import { type Clock, systemClock, type TimerHandle } from '../../runtime/core/clock.ts'
+import { Resource } from '../../runtime/core/lifecycle.ts'
+import type { Logger } from '../../runtime/core/log.ts'
 import { deviceErrors } from '../errors.ts'
 import type { Bias, GpioDriver, InputLine, Level, LineEvent, LineRef } from '../gpio/types.ts'
 

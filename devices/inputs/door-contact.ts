@@ -7,7 +7,7 @@
  * A door already open at start-up is not "forced" (nobody knows how it opened) but is timed.
  * Default wiring: reed switch to ground, closed when the door is closed, with a pull-up.
  */
-import type { TimerHandle } from '../clock.ts'
+import type { TimerHandle } from '../../runtime/core/clock.ts'
 import type { Level } from '../gpio/types.ts'
 import {
   checkDuration,

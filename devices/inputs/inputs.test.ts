@@ -1,5 +1,5 @@
 import { describe, expect, it, onTestFinished } from 'vitest'
-import { FakeClock } from '../clock.ts'
+import { FakeClock } from '../../runtime/core/clock.ts'
 import { SimGpio } from '../gpio/sim.ts'
 import type { Level, LineRef } from '../gpio/types.ts'
 import { CurrentSense } from './current-sense.ts'

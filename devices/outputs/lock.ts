@@ -4,7 +4,7 @@
  * the default). Unlock by pulse (relocks after N ms; a pulse during a pulse extends it) or hold
  * (until `lock()`).
  */
-import type { TimerHandle } from '../clock.ts'
+import type { TimerHandle } from '../../runtime/core/clock.ts'
 import { invert, type Level } from '../gpio/types.ts'
 import { checkMs, type FailMode, Output, type OutputOptions } from './output.ts'
 

@@ -5,9 +5,9 @@
  * Every timer belongs to the output and is cancelled when it returns to its safe state.
  */
 import { pino } from 'pino'
-import { Resource } from '../../runtime/lifecycle.ts'
-import type { Logger } from '../../runtime/log.ts'
-import { type Clock, systemClock } from '../clock.ts'
+import { type Clock, systemClock } from '../../runtime/core/clock.ts'
+import { Resource } from '../../runtime/core/lifecycle.ts'
+import type { Logger } from '../../runtime/core/log.ts'
 import { deviceErrors } from '../errors.ts'
 import type { GpioDriver, Level, LineRef, OutputLine } from '../gpio/types.ts'
 

@@ -1,5 +1,5 @@
 import { describe, expect, it, onTestFinished } from 'vitest'
-import { FakeClock } from '../clock.ts'
+import { FakeClock } from '../../runtime/core/clock.ts'
 import { SimGpio } from '../gpio/sim.ts'
 import type { LineRef } from '../gpio/types.ts'
 import { BUZZ, Buzzer } from './buzzer.ts'

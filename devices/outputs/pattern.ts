@@ -3,7 +3,7 @@
  * start plus the durations before it (absolute times: no drift however late a write returns).
  * The line is off when a play ends or is stopped.
  */
-import type { Clock, TimerHandle } from '../clock.ts'
+import type { Clock, TimerHandle } from '../../runtime/core/clock.ts'
 import { deviceErrors } from '../errors.ts'
 import type { Level } from '../gpio/types.ts'
 

@@ -2,7 +2,7 @@
  * Debounce on fake time: one event per presentation.
  */
 import { describe, expect, it } from 'vitest'
-import { FakeClock } from '../clock.ts'
+import { FakeClock } from '../../runtime/core/clock.ts'
 import { Debouncer } from './debounce.ts'
 
 describe('Debouncer', () => {

@@ -4,7 +4,7 @@
  * badge left on an RDM6300 that repeats its frame every ~100 ms is one event, and taking it away
  * for `windowMs` and presenting it again is a second one. No timers: time comes from the clock.
  */
-import type { Clock } from '../clock.ts'
+import type { Clock } from '../../runtime/core/clock.ts'
 
 export class Debouncer {
   readonly windowMs: number

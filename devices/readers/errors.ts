@@ -1,10 +1,10 @@
 /**
- * The badge reader error catalogue (codes `LK_READER_…`, made with runtime/errors.ts `define()`).
+ * The badge reader error catalogue (codes `LK_READER_…`, made with runtime/core/errors.ts `define()`).
  * Codes are stable: tests assert `err.code`, never message text. A reader's operational errors
  * (a device that went away, a PN532 that does not answer, garbage on the line) are never thrown
  * at the door path: they land in the reader's `health()` snapshot and the log.
  */
-import { define } from '../../runtime/errors.ts'
+import { define } from '../../runtime/core/errors.ts'
 
 export const readerErrors = {
   /** A reader config value is wrong (names the reader and the key). */

@@ -7,8 +7,8 @@
  * The monitor owns one timer (the end of a degraded spell), on the injected clock.
  */
 
-import type { LatchkeyError } from '../../runtime/errors.ts'
-import type { Clock, TimerHandle } from '../clock.ts'
+import type { Clock, TimerHandle } from '../../runtime/core/clock.ts'
+import type { LatchkeyError } from '../../runtime/core/errors.ts'
 
 export type HealthState = 'ok' | 'degraded' | 'down'
 

@@ -3,7 +3,7 @@
  * get coded errors naming the key.
  */
 import { describe, expect, it } from 'vitest'
-import { define } from '../../runtime/errors.ts'
+import { define } from '../../runtime/core/errors.ts'
 import { readerErrors } from './errors.ts'
 import { createReader, validateReaderConfig } from './index.ts'
 

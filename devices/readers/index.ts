@@ -4,8 +4,9 @@
  * every badge comes out as one canonical credential id (credential.ts). The decoders are pure
  * and exported for tests, benches and tools.
  */
-import type { Logger } from '../../runtime/log.ts'
-import type { Clock } from '../clock.ts'
+
+import type { Clock } from '../../runtime/core/clock.ts'
+import type { Logger } from '../../runtime/core/log.ts'
 import { type ReaderConfig, validateReaderConfig } from './config.ts'
 import { Pn532Reader } from './drivers/pn532.ts'
 import { SerialStreamReader } from './drivers/serial-stream.ts'

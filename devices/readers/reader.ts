@@ -1,13 +1,13 @@
 /**
  * The BadgeReader contract every driver implements, and `ReaderBase`, the shared part of every
- * driver: lifecycle (runtime/lifecycle.ts `Resource`: idempotent ready()/close(), no I/O in the
+ * driver: lifecycle (runtime/core/lifecycle.ts `Resource`: idempotent ready()/close(), no I/O in the
  * constructor), typed `badge`/`health` events, debounce, and the health monitor.
  */
 
-import type { LatchkeyError } from '../../runtime/errors.ts'
-import { Resource } from '../../runtime/lifecycle.ts'
-import { createLogger, type Logger } from '../../runtime/log.ts'
-import { type Clock, systemClock } from '../clock.ts'
+import { type Clock, systemClock } from '../../runtime/core/clock.ts'
+import type { LatchkeyError } from '../../runtime/core/errors.ts'
+import { Resource } from '../../runtime/core/lifecycle.ts'
+import { createLogger, type Logger } from '../../runtime/core/log.ts'
 import type { Credential } from './credential.ts'
 import { Debouncer } from './debounce.ts'
 import type { RejectReason } from './decoders/types.ts'

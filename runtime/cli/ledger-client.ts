@@ -5,14 +5,14 @@
  * ledger file when no node runs.
  */
 import { sign } from 'node:crypto'
-import { nodeUrl, runningNode } from '../../provisioning/site.ts'
 import type { Config } from '../config/load.ts'
-import { errors } from '../errors.ts'
+import { errors } from '../core/errors.ts'
+import type { KeyPair } from '../core/keys.ts'
+import type { Rejection } from '../core/ledger/reasons.ts'
+import { encodeBody, toHex, wireBytes } from '../core/ledger/record.ts'
 import { LatchkeyClient } from '../http/client.ts'
-import type { KeyPair } from '../keys.ts'
-import type { Rejection } from '../ledger/reasons.ts'
-import { encodeBody, toHex, wireBytes } from '../ledger/record.ts'
 import { openLocalLedger } from './local-ledger.ts'
+import { nodeUrl, runningNode } from './site-init.ts'
 
 export interface Written {
   id: string

@@ -8,13 +8,13 @@
 import { existsSync } from 'node:fs'
 import { Writable } from 'node:stream'
 import type { LevelWithSilent } from 'pino'
-import { ledgerFile } from '../../provisioning/site.ts'
 import type { Config } from '../config/load.ts'
+import { errors } from '../core/errors.ts'
+import { Ledger } from '../core/ledger/ledger.ts'
+import { createLogger, type Logger } from '../core/log.ts'
 import { ledgerDappsFor } from '../dapp-list.ts'
-import { errors } from '../errors.ts'
-import { Ledger } from '../ledger/ledger.ts'
-import { createLogger, type Logger } from '../log.ts'
 import type { Io } from './io.ts'
+import { ledgerFile } from './site-init.ts'
 
 /** A logger for a CLI command: JSON lines on stderr. */
 export function cliLogger(io: Pick<Io, 'err'>, level: LevelWithSilent = 'warn'): Logger {

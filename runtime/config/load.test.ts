@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { tmpDir } from '../../test/helpers/index.ts'
-import { errors } from '../errors.ts'
+import { errors } from '../core/errors.ts'
 import { defaultConfig, loadConfigFile, suggest } from './load.ts'
 
 function configFile(text: string): string {

@@ -8,7 +8,7 @@ import { dirname, resolve } from 'node:path'
 import { LineCounter, parseDocument } from 'yaml'
 import type { z } from 'zod'
 import { type ReaderConfig, readerName, validateReaderConfig } from '../../devices/readers/config.ts'
-import { errors } from '../errors.ts'
+import { errors } from '../core/errors.ts'
 import { type Config, configSchema, envOverrides, MIN_BRIDGE_PASSWORD } from './schema.ts'
 
 export type { Config }

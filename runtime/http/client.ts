@@ -7,10 +7,17 @@
  * client then signs again once with that offset and keeps it for later requests.
  */
 import { sign } from 'node:crypto'
-import { errors, LatchkeyError } from '../errors.ts'
-import type { KeyPair } from '../keys.ts'
-import type { Rejection } from '../ledger/reasons.ts'
-import { decodeRecordBytes, encodeBody, equalBytes, fromHex, toHex, wireBytes } from '../ledger/record.ts'
+import { errors, LatchkeyError } from '../core/errors.ts'
+import type { KeyPair } from '../core/keys.ts'
+import type { Rejection } from '../core/ledger/reasons.ts'
+import {
+  decodeRecordBytes,
+  encodeBody,
+  equalBytes,
+  fromHex,
+  toHex,
+  wireBytes,
+} from '../core/ledger/record.ts'
 import { signRequest } from './signature.ts'
 
 /** The largest clock correction a client takes from a node (boards boot hours or days off, not years). */

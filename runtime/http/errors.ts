@@ -3,7 +3,7 @@
  * code and an HTTP status: 401 when the request does not prove who sent it, 403 when it does but
  * that key may not do this, 4xx for any other mistake of the client, never 500.
  */
-import { define } from '../errors.ts'
+import { define } from '../core/errors.ts'
 import { httpErrors as ledgerHttpErrors } from './ledger-routes.ts'
 
 export const authErrors = {

@@ -8,13 +8,13 @@
  *   POST /api/v1/ledger/prepare  {type, body: hex CBOR, author?: hex key}  → {record: hex, id: hex}
  *   POST /api/v1/ledger/submit   {wire: hex (sig || record)}               → {id, duplicate, status, rejection}
  *
- * A refusal answers 4xx `{error: {code, reason, message}}` (runtime/ledger/refusals.ts).
+ * A refusal answers 4xx `{error: {code, reason, message}}` (runtime/core/ledger/refusals.ts).
  */
-import { define } from '../errors.ts'
-import type { Ledger } from '../ledger/ledger.ts'
-import { Reason } from '../ledger/reasons.ts'
-import { fromHex, toHex } from '../ledger/record.ts'
-import { refusals } from '../ledger/refusals.ts'
+import { define } from '../core/errors.ts'
+import type { Ledger } from '../core/ledger/ledger.ts'
+import { Reason } from '../core/ledger/reasons.ts'
+import { fromHex, toHex } from '../core/ledger/record.ts'
+import { refusals } from '../core/ledger/refusals.ts'
 import type { Caller, HttpServer, RouteHandler } from './server.ts'
 
 export const httpErrors = {

@@ -16,8 +16,8 @@ import { createHash, sign as edSign, verify as edVerify, randomBytes } from 'nod
 import type { IncomingHttpHeaders } from 'node:http'
 import { httpbis } from 'http-message-signatures'
 import { type Item, isInnerList, parseDictionary } from 'structured-headers'
-import type { KeyPair } from '../keys.ts'
-import { authorKey, fromHex } from '../ledger/record.ts'
+import type { KeyPair } from '../core/keys.ts'
+import { authorKey, fromHex } from '../core/ledger/record.ts'
 import { type KeyDirectory, NonceCache } from '../mesh/auth.ts'
 import { authErrors } from './errors.ts'
 

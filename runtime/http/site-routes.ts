@@ -10,9 +10,9 @@
  * enrols the node's key through the signed ledger routes.
  */
 import { createHash, timingSafeEqual } from 'node:crypto'
-import { errors } from '../errors.ts'
-import type { Ledger } from '../ledger/ledger.ts'
-import { decodeWire, fromHex, toHex } from '../ledger/record.ts'
+import { errors } from '../core/errors.ts'
+import type { Ledger } from '../core/ledger/ledger.ts'
+import { decodeWire, fromHex, toHex } from '../core/ledger/record.ts'
 import { authErrors } from './errors.ts'
 import type { HttpServer } from './server.ts'
 

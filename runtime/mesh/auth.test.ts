@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest'
-import type { Ledger } from '../ledger/ledger.ts'
-import { ADMIN, DEVICE, DEVICE2, openTestLedger, provision } from '../ledger/testing/fixtures.ts'
+import type { Ledger } from '../core/ledger/ledger.ts'
+import { ADMIN, DEVICE, DEVICE2, openTestLedger, provision } from '../core/ledger/testing/fixtures.ts'
 import { checkToken, MAX_SKEW_MS, makeToken, NonceCache, tokenMessage } from './auth.ts'
 
 const T0 = 1_800_000_000_000

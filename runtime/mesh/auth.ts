@@ -11,8 +11,8 @@
  * Pure functions plus a bounded nonce cache; the clock is always passed in.
  */
 import { sign as edSign, verify as edVerify, randomBytes } from 'node:crypto'
-import type { KeyPair } from '../keys.ts'
-import { authorKey, equalBytes, fromHex, toHex } from '../ledger/record.ts'
+import type { KeyPair } from '../core/keys.ts'
+import { authorKey, equalBytes, fromHex, toHex } from '../core/ledger/record.ts'
 
 export const AUTH_DOMAIN = new TextEncoder().encode('latchkey/mqtt-auth/v1\0')
 /** A token is fresh while |issued-at − broker clock| ≤ this. */

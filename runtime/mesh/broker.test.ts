@@ -1,8 +1,8 @@
 import mqtt, { type MqttClient } from 'mqtt'
 import { afterEach, describe, expect, it } from 'vitest'
-import type { KeyPair } from '../keys.ts'
-import type { Ledger } from '../ledger/ledger.ts'
-import { toHex } from '../ledger/record.ts'
+import type { KeyPair } from '../core/keys.ts'
+import type { Ledger } from '../core/ledger/ledger.ts'
+import { toHex } from '../core/ledger/record.ts'
 import {
   ADMIN,
   DEVICE,
@@ -10,7 +10,7 @@ import {
   openTestLedger,
   provision,
   silentLogger,
-} from '../ledger/testing/fixtures.ts'
+} from '../core/ledger/testing/fixtures.ts'
 import { makeToken } from './auth.ts'
 import { bridgePrefix, EmbeddedBroker, nodePrefix, sitePrefix } from './broker.ts'
 

@@ -9,9 +9,9 @@
  * connection dies; a graceful close clears it too.
  */
 import mqtt, { type MqttClient } from 'mqtt'
-import type { KeyPair } from '../keys.ts'
-import { Resource } from '../lifecycle.ts'
-import type { Logger } from '../log.ts'
+import type { KeyPair } from '../core/keys.ts'
+import { Resource } from '../core/lifecycle.ts'
+import type { Logger } from '../core/log.ts'
 import { makeToken } from './auth.ts'
 import type { SyncEngine } from './sync.ts'
 

@@ -10,9 +10,9 @@
  */
 import { sign as edSign, verify as edVerify } from 'node:crypto'
 import * as dagCbor from '@ipld/dag-cbor'
-import type { KeyPair } from '../keys.ts'
-import { NOT_FAST, readCanonicalBody } from '../ledger/canonical.ts'
-import { authorKey, strictDecode } from '../ledger/record.ts'
+import type { KeyPair } from '../core/keys.ts'
+import { NOT_FAST, readCanonicalBody } from '../core/ledger/canonical.ts'
+import { authorKey, strictDecode } from '../core/ledger/record.ts'
 
 export const SUMMARY_DOMAIN = new TextEncoder().encode('latchkey/summary/v1\0')
 /** Most records in one batch or live message. */

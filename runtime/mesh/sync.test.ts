@@ -1,9 +1,9 @@
 import { type AddressInfo, connect, createServer, type Socket } from 'node:net'
 import mqtt, { type MqttClient } from 'mqtt'
 import { afterEach, describe, expect, it } from 'vitest'
-import type { KeyPair } from '../keys.ts'
-import type { Ledger } from '../ledger/ledger.ts'
-import { toHex, wireBytes } from '../ledger/record.ts'
+import type { KeyPair } from '../core/keys.ts'
+import type { Ledger } from '../core/ledger/ledger.ts'
+import { toHex, wireBytes } from '../core/ledger/record.ts'
 import {
   ADMIN,
   DEVICE,
@@ -12,7 +12,7 @@ import {
   provision,
   silentLogger,
   testKey,
-} from '../ledger/testing/fixtures.ts'
+} from '../core/ledger/testing/fixtures.ts'
 import { makeToken } from './auth.ts'
 import { DEFAULT_MAX_PAYLOAD_BYTES, EmbeddedBroker } from './broker.ts'
 import { PeerLink } from './link.ts'

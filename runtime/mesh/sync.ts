@@ -14,9 +14,9 @@
  * Every bad input is dropped with a counted reason; nothing a peer sends can throw out of here.
  */
 import type { MqttClient } from 'mqtt'
-import type { KeyPair } from '../keys.ts'
-import { NOT_FAST, readRecordLayout } from '../ledger/canonical.ts'
-import type { IngestReport, Ledger } from '../ledger/ledger.ts'
+import type { KeyPair } from '../core/keys.ts'
+import { NOT_FAST, readRecordLayout } from '../core/ledger/canonical.ts'
+import type { IngestReport, Ledger } from '../core/ledger/ledger.ts'
 import {
   compareBytes,
   decodeWire,
@@ -25,9 +25,9 @@ import {
   SIG_BYTES,
   type SignedRecord,
   toHex,
-} from '../ledger/record.ts'
-import { Resource } from '../lifecycle.ts'
-import type { Logger } from '../log.ts'
+} from '../core/ledger/record.ts'
+import { Resource } from '../core/lifecycle.ts'
+import type { Logger } from '../core/log.ts'
 import { DEFAULT_MAX_PAYLOAD_BYTES } from './broker.ts'
 import {
   batchOverhead,

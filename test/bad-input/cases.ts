@@ -11,8 +11,8 @@ import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import * as dagCbor from '@ipld/dag-cbor'
 import { loadConfigFile } from '../../runtime/config/load.ts'
-import type { KeyPair } from '../../runtime/keys.ts'
-import { encodeWire, fromHex, type RecordFields, signRecord } from '../../runtime/ledger/record.ts'
+import type { KeyPair } from '../../runtime/core/keys.ts'
+import { encodeWire, fromHex, type RecordFields, signRecord } from '../../runtime/core/ledger/record.ts'
 import {
   batchTopic,
   encodeBatch,
@@ -1391,7 +1391,7 @@ const today: readonly BadInput[] = [
 
 // ── after merge ──────────────────────────────────────────────────────────────────────────
 
-/** Shorthands for the refusals of the seqrules branch (runtime/ledger/refusals.ts there). */
+/** Shorthands for the refusals of the seqrules branch (runtime/core/ledger/refusals.ts there). */
 const invalidRecord = (reason: string) => bad(400, 'LK_RECORD_INVALID', reason)
 const staleRecord = (reason: string) => bad(409, 'LK_RECORD_STALE', reason)
 

@@ -4,8 +4,8 @@
  * is the node key of a data directory (a device key once `site init` enrolled it).
  */
 import { join } from 'node:path'
+import { type KeyPair, readKeyFile } from '../../runtime/core/keys.ts'
 import { LatchkeyClient } from '../../runtime/http/client.ts'
-import { type KeyPair, readKeyFile } from '../../runtime/keys.ts'
 
 export function nodeKey(dataDir: string): KeyPair {
   return readKeyFile(join(dataDir, 'keys', 'node.key'))

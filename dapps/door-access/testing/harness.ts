@@ -9,7 +9,6 @@
  */
 import { Writable } from 'node:stream'
 import { onTestFinished } from 'vitest'
-import type { FakeClock } from '../../../devices/clock.ts'
 import { SimGpio } from '../../../devices/gpio/index.ts'
 import type { LineRef } from '../../../devices/gpio/types.ts'
 import {
@@ -20,13 +19,14 @@ import {
   ExitButton,
 } from '../../../devices/inputs/index.ts'
 import { Buzzer, Led, Lock, type Output, ToolRelay } from '../../../devices/outputs/index.ts'
-import { dappErrors, ledgerDapp } from '../../../runtime/dapps.ts'
-import type { AppendResult, Ledger } from '../../../runtime/ledger/ledger.ts'
-import type { Rejection } from '../../../runtime/ledger/reasons.ts'
-import { decodeBody, toHex } from '../../../runtime/ledger/record.ts'
-import { ADMIN, DEVICE, openTestLedger, provision } from '../../../runtime/ledger/testing/fixtures.ts'
-import { createLogger, type Logger } from '../../../runtime/log.ts'
+import type { FakeClock } from '../../../runtime/core/clock.ts'
+import type { AppendResult, Ledger } from '../../../runtime/core/ledger/ledger.ts'
+import type { Rejection } from '../../../runtime/core/ledger/reasons.ts'
+import { decodeBody, toHex } from '../../../runtime/core/ledger/record.ts'
+import { ADMIN, DEVICE, openTestLedger, provision } from '../../../runtime/core/ledger/testing/fixtures.ts'
+import { createLogger, type Logger } from '../../../runtime/core/log.ts'
 import type { Dapp, DappEvents, DappRuntimeContext, OutputsView, QueryHandler } from '../../contract.ts'
+import { dappErrors, ledgerDapp } from '../../contract.ts'
 import { FAKE_DAPPS } from './fakes.ts'
 
 export interface HarnessOutput {

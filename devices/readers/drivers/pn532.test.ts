@@ -3,7 +3,7 @@
  * sequence, polling, missing ACKs, NACK on a corrupt answer, reconnect.
  */
 import { describe, expect, it } from 'vitest'
-import { FakeClock } from '../../clock.ts'
+import { FakeClock } from '../../../runtime/core/clock.ts'
 import { PN532_NACK, PN532_WAKEUP, Pn532Command } from '../decoders/pn532.ts'
 import type { ReaderHealth } from '../health.ts'
 import { createReader } from '../index.ts'

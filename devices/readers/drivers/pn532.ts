@@ -10,8 +10,9 @@
  * its checksum is counted and asked for again once with a NACK. Writes are not awaited by the
  * state machine: a failed write shows up as a missing ACK, an unplugged port as `lost`.
  */
-import type { LatchkeyError } from '../../../runtime/errors.ts'
-import type { TimerHandle } from '../../clock.ts'
+
+import type { TimerHandle } from '../../../runtime/core/clock.ts'
+import type { LatchkeyError } from '../../../runtime/core/errors.ts'
 import { fromUid } from '../credential.ts'
 import {
   encodeCommand,

@@ -3,8 +3,8 @@
  * and health, unplug with backoff, close.
  */
 import { describe, expect, it } from 'vitest'
-import { createLogger } from '../../../runtime/log.ts'
-import { FakeClock } from '../../clock.ts'
+import { FakeClock } from '../../../runtime/core/clock.ts'
+import { createLogger } from '../../../runtime/core/log.ts'
 import type { ReaderHealth } from '../health.ts'
 import { createReader } from '../index.ts'
 import type { BadgeEvent, BadgeReader } from '../reader.ts'

@@ -8,8 +8,8 @@
  * EVIOCGRAB (an ioctl Node cannot issue) the console also sees the keys: see docs/readers.md.
  */
 import { constants, type FileHandle, open, stat } from 'node:fs/promises'
-import type { LatchkeyError } from '../../../runtime/errors.ts'
-import type { TimerHandle } from '../../clock.ts'
+import type { TimerHandle } from '../../../runtime/core/clock.ts'
+import type { LatchkeyError } from '../../../runtime/core/errors.ts'
 import { parseCredentialText, type TextFormat } from '../credential.ts'
 import { type EventSize, nativeEventSize, WedgeDecoder } from '../decoders/wedge.ts'
 import { readerErrors } from '../errors.ts'

@@ -3,7 +3,7 @@
  * edge source down/up.
  */
 import { describe, expect, it } from 'vitest'
-import { FakeClock } from '../../clock.ts'
+import { FakeClock } from '../../../runtime/core/clock.ts'
 import { SimEdgeSource } from '../edges/sim.ts'
 import { readerErrors } from '../errors.ts'
 import type { ReaderHealth } from '../health.ts'

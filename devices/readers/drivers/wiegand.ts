@@ -5,7 +5,7 @@
  * without a badge, so health reflects the edge source (gpiomon running or not) and garbage
  * (parity errors, wrong bit counts, stray pulses).
  */
-import type { TimerHandle } from '../../clock.ts'
+import type { TimerHandle } from '../../../runtime/core/clock.ts'
 import { fromWiegand26, fromWiegand34 } from '../credential.ts'
 import type { Decoded } from '../decoders/types.ts'
 import { type WiegandBits, WiegandDecoder, type WiegandFrame } from '../decoders/wiegand.ts'

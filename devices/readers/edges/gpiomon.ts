@@ -11,10 +11,10 @@
  * source reports `down` and restarts it with backoff; `close()` ends it.
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process'
-import type { LatchkeyError } from '../../../runtime/errors.ts'
-import { Resource } from '../../../runtime/lifecycle.ts'
-import { createLogger, type Logger } from '../../../runtime/log.ts'
-import { type Clock, systemClock, type TimerHandle } from '../../clock.ts'
+import { type Clock, systemClock, type TimerHandle } from '../../../runtime/core/clock.ts'
+import type { LatchkeyError } from '../../../runtime/core/errors.ts'
+import { Resource } from '../../../runtime/core/lifecycle.ts'
+import { createLogger, type Logger } from '../../../runtime/core/log.ts'
 import type { WiegandLine } from '../decoders/wiegand.ts'
 import { readerErrors } from '../errors.ts'
 import { type Backoff, backoffDelay, DEFAULT_BACKOFF } from '../serial/connection.ts'

@@ -2,8 +2,8 @@
  * An in-memory edge source: tests (and a bench) call `pulse()` or `send()` to play a Wiegand
  * reader, `fail()` / `recover()` to play a source that stops and comes back.
  */
-import type { LatchkeyError } from '../../../runtime/errors.ts'
-import { Resource } from '../../../runtime/lifecycle.ts'
+import type { LatchkeyError } from '../../../runtime/core/errors.ts'
+import { Resource } from '../../../runtime/core/lifecycle.ts'
 import type { WiegandLine } from '../decoders/wiegand.ts'
 import type { EdgeHandlers, EdgeSource } from './source.ts'
 

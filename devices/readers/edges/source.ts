@@ -4,7 +4,7 @@
  * edge on D0 or D1) and says when it stops or comes back. Backends: `gpiomon.ts` (libgpiod's
  * command-line tool, v1 or v2) and `sim.ts` (in memory, for tests).
  */
-import type { LatchkeyError } from '../../../runtime/errors.ts'
+import type { LatchkeyError } from '../../../runtime/core/errors.ts'
 import type { Edge } from '../decoders/wiegand.ts'
 
 export type { Edge, WiegandLine } from '../decoders/wiegand.ts'

@@ -4,9 +4,10 @@
  * port, nothing to de-synchronise). Owns its one retry timer; `stop()` cancels it and closes the
  * port, also when an open is still in flight.
  */
-import { isLatchkeyError, type LatchkeyError } from '../../../runtime/errors.ts'
-import type { Logger } from '../../../runtime/log.ts'
-import type { Clock, TimerHandle } from '../../clock.ts'
+
+import type { Clock, TimerHandle } from '../../../runtime/core/clock.ts'
+import { isLatchkeyError, type LatchkeyError } from '../../../runtime/core/errors.ts'
+import type { Logger } from '../../../runtime/core/log.ts'
 import type { SerialLink, SerialOpener } from './port.ts'
 
 export interface Backoff {

@@ -4,7 +4,7 @@
  * `serialport.ts` (the real thing, also over ptys) and `memory.ts` (an in-memory device for unit
  * tests on fake time).
  */
-import type { LatchkeyError } from '../../../runtime/errors.ts'
+import type { LatchkeyError } from '../../../runtime/core/errors.ts'
 
 export interface SerialHandlers {
   /** Bytes as they arrive; a chunk is never a message. */

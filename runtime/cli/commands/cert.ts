@@ -12,14 +12,14 @@ import { exportCredential, verifyCredential } from '../../../dapps/certification
 import { certErrors } from '../../../dapps/certifications/errors.ts'
 import { allCerts, knownRevocations } from '../../../dapps/certifications/index.ts'
 import type { Certification } from '../../../dapps/certifications/model.ts'
-import { nodeKeyFile } from '../../../provisioning/site.ts'
 import type { Config } from '../../config/load.ts'
-import { errors } from '../../errors.ts'
-import { readKeyFile } from '../../keys.ts'
+import { errors } from '../../core/errors.ts'
+import { readKeyFile } from '../../core/keys.ts'
 import { configFrom, configOption } from '../common.ts'
 import type { Io } from '../io.ts'
 import { writeRecord } from '../ledger-client.ts'
 import { withLocalLedger } from '../local-ledger.ts'
+import { nodeKeyFile } from '../site-init.ts'
 
 const adminKeyFile = (config: Config, file: string | undefined) =>
   file ?? join(config.node.dataDir, 'keys', 'admin.key')

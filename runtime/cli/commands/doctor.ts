@@ -8,12 +8,12 @@ import { createRequire } from 'node:module'
 import { join } from 'node:path'
 import { Command } from 'commander'
 import pkg from '../../../package.json' with { type: 'json' }
-import { ledgerFile } from '../../../provisioning/site.ts'
 import { type Config, defaultConfig, loadConfigFile } from '../../config/load.ts'
-import { isLatchkeyError } from '../../errors.ts'
-import { readKeyFile } from '../../keys.ts'
-import { openDb } from '../../ledger/store.ts'
+import { isLatchkeyError } from '../../core/errors.ts'
+import { readKeyFile } from '../../core/keys.ts'
+import { openDb } from '../../core/ledger/store.ts'
 import type { Io } from '../io.ts'
+import { ledgerFile } from '../site-init.ts'
 
 type Verdict = 'ok' | 'warn' | 'fail'
 interface Check {
@@ -68,7 +68,7 @@ function checkNodeKey(config: Config): Check {
   }
 }
 
-/** The ledger file opens: not empty, a SQLite database, not truncated (runtime/ledger/store.ts). */
+/** The ledger file opens: not empty, a SQLite database, not truncated (runtime/core/ledger/store.ts). */
 function checkLedger(config: Config): Check {
   const file = ledgerFile(config)
   if (!existsSync(file))

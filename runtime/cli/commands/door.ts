@@ -4,7 +4,7 @@
  * so every board that guards the door sees the same rule.
  */
 import { Command } from 'commander'
-import { define } from '../../errors.ts'
+import { define } from '../../core/errors.ts'
 import { configFrom, configOption } from '../common.ts'
 import type { Io } from '../io.ts'
 import { adminKey, adminKeyOption, writeChecked } from './member.ts'

@@ -3,7 +3,7 @@
  * help) so the command surface is stable, and say plainly that this build cannot do them yet.
  */
 import { Command } from 'commander'
-import { errors } from '../../errors.ts'
+import { errors } from '../../core/errors.ts'
 import type { Io } from '../io.ts'
 
 const later: ReadonlyArray<[name: string, description: string, arrives: string]> = [

@@ -1,14 +1,14 @@
 import { existsSync } from 'node:fs'
 import { Command } from 'commander'
-import { nodeKeyFile } from '../../../provisioning/site.ts'
-import { errors } from '../../errors.ts'
-import { readKeyFile } from '../../keys.ts'
-import { verifyExportFile, writeExport } from '../../ledger/export.ts'
-import { formatHlc } from '../../ledger/hlc.ts'
-import { decodeBody, toHex } from '../../ledger/record.ts'
+import { errors } from '../../core/errors.ts'
+import { readKeyFile } from '../../core/keys.ts'
+import { verifyExportFile, writeExport } from '../../core/ledger/export.ts'
+import { formatHlc } from '../../core/ledger/hlc.ts'
+import { decodeBody, toHex } from '../../core/ledger/record.ts'
 import { configFrom, configOption } from '../common.ts'
 import type { Io } from '../io.ts'
 import { openLocalLedger } from '../local-ledger.ts'
+import { nodeKeyFile } from '../site-init.ts'
 
 export function ledgerCommand(io: Io): Command {
   const cmd = new Command('ledger').description('verify, export and show the signed ledger')

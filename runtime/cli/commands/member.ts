@@ -18,17 +18,17 @@ import {
 } from '../../../dapps/membership/model.ts'
 import { expiresProblem, idProblem, memberProblem } from '../../../dapps/membership/rules.ts'
 import { membersToCsv, parseMembersCsv, planImport } from '../../../provisioning/members-csv.ts'
-import { ledgerFile } from '../../../provisioning/site.ts'
 import type { Config } from '../../config/load.ts'
-import { type KeyPair, readKeyFile } from '../../keys.ts'
-import type { FoldRecord } from '../../ledger/dapp.ts'
-import type { Ledger } from '../../ledger/ledger.ts'
-import type { Rejection } from '../../ledger/reasons.ts'
-import { decodeBody, encodeBody } from '../../ledger/record.ts'
+import { type KeyPair, readKeyFile } from '../../core/keys.ts'
+import type { FoldRecord } from '../../core/ledger/dapp.ts'
+import type { Ledger } from '../../core/ledger/ledger.ts'
+import type { Rejection } from '../../core/ledger/reasons.ts'
+import { decodeBody, encodeBody } from '../../core/ledger/record.ts'
 import { configFrom, configOption } from '../common.ts'
 import type { Io } from '../io.ts'
 import { writeRecord } from '../ledger-client.ts'
 import { openLocalLedger } from '../local-ledger.ts'
+import { ledgerFile } from '../site-init.ts'
 
 // ── shared with `latchkey badge` ─────────────────────────────────────────────────────────
 

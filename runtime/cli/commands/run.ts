@@ -1,7 +1,7 @@
 import { Command } from 'commander'
 import { defaultConfig, loadConfigFile } from '../../config/load.ts'
+import { createLogger } from '../../core/log.ts'
 import { dappsFor } from '../../dapp-list.ts'
-import { createLogger } from '../../log.ts'
 import { LatchkeyNode } from '../../node.ts'
 import type { Io } from '../io.ts'
 

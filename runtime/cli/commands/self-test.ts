@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Command } from 'commander'
 import { detectGpioBackend } from '../../../devices/gpio/index.ts'
-import { generateSeed, keyPairFromSeed, publicKeyObject } from '../../keys.ts'
+import { generateSeed, keyPairFromSeed, publicKeyObject } from '../../core/keys.ts'
 import { isSingleBinary, versionLine } from '../../version.ts'
 import type { Io } from '../io.ts'
 

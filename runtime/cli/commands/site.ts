@@ -1,10 +1,10 @@
 import { Command } from 'commander'
-import { initSite } from '../../../provisioning/site.ts'
-import { errors } from '../../errors.ts'
-import { toHex } from '../../ledger/record.ts'
+import { errors } from '../../core/errors.ts'
+import { toHex } from '../../core/ledger/record.ts'
 import { configFrom, configOption } from '../common.ts'
 import type { Io } from '../io.ts'
 import { cliLogger, openLocalLedger } from '../local-ledger.ts'
+import { initSite } from '../site-init.ts'
 
 export function siteCommand(io: Io): Command {
   const site = new Command('site').description('create and inspect the site (genesis, admin keys)')

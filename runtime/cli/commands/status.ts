@@ -1,10 +1,10 @@
 import { join } from 'node:path'
 import { Command } from 'commander'
-import { nodeUrl } from '../../../provisioning/site.ts'
 import { defaultConfig, loadConfigFile } from '../../config/load.ts'
+import { type KeyPair, readKeyFile } from '../../core/keys.ts'
 import { LatchkeyClient } from '../../http/client.ts'
-import { type KeyPair, readKeyFile } from '../../keys.ts'
 import type { Io } from '../io.ts'
+import { nodeUrl } from '../site-init.ts'
 
 /**
  * The key that signs the status request: the node key of the data dir when this user can read

@@ -11,12 +11,10 @@
  */
 import { existsSync, mkdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import type { Config } from '../runtime/config/load.ts'
-import { ledgerDappsFor } from '../runtime/dapp-list.ts'
-import { errors } from '../runtime/errors.ts'
-import { LatchkeyClient, type PublicStatus } from '../runtime/http/client.ts'
-import { type KeyPair, loadOrCreateKeyFile, readKeyFile } from '../runtime/keys.ts'
-import { Ledger } from '../runtime/ledger/ledger.ts'
+import type { Config } from '../config/load.ts'
+import { errors } from '../core/errors.ts'
+import { type KeyPair, loadOrCreateKeyFile, readKeyFile } from '../core/keys.ts'
+import { Ledger } from '../core/ledger/ledger.ts'
 import {
   encodeBody,
   fromHex,
@@ -25,8 +23,10 @@ import {
   signRecord,
   toHex,
   wireBytes,
-} from '../runtime/ledger/record.ts'
-import type { Logger } from '../runtime/log.ts'
+} from '../core/ledger/record.ts'
+import type { Logger } from '../core/log.ts'
+import { ledgerDappsFor } from '../dapp-list.ts'
+import { LatchkeyClient, type PublicStatus } from '../http/client.ts'
 
 export const ledgerFile = (config: Config) => join(config.node.dataDir, 'ledger.db')
 export const nodeKeyFile = (config: Config) => join(config.node.dataDir, 'keys', 'node.key')

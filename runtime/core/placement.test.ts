@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process'
 import { describe, expect, it } from 'vitest'
-import { hasTool } from '../test/helpers/index.ts'
+import { hasTool } from '../../test/helpers/index.ts'
 import { allowedCpus, formatCpuList, parseCpuList, planPlacement, usableCpus } from './placement.ts'
 
 describe('CPU lists', () => {

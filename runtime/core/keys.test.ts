@@ -1,7 +1,7 @@
 import { chmodSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { tmpDir } from '../test/helpers/index.ts'
+import { tmpDir } from '../../test/helpers/index.ts'
 import { errors } from './errors.ts'
 import { generateSeed, loadOrCreateKeyFile, readKeyFile, writeKeyFile } from './keys.ts'
 

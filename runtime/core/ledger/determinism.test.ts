@@ -4,7 +4,7 @@
  * early replays to the state a fresh ledger computes; reopening a file changes nothing.
  */
 import { describe, expect, it, onTestFinished } from 'vitest'
-import { tmpDir } from '../../test/helpers/index.ts'
+import { tmpDir } from '../../../test/helpers/index.ts'
 import { HybridClock } from './hlc.ts'
 import type { Ledger } from './ledger.ts'
 import { Reason } from './reasons.ts'
