@@ -1,8 +1,7 @@
 /**
  * A minimal dapp host for tests: a real Ledger (in memory, ADMIN genesis, DEVICE enrolled as
  * this board's key), a SimGpio board with real outputs and inputs (wired to `input` / `alarm`
- * events exactly as runtime/hardware.ts wires them), and every timer on one FakeClock — which the
- * real node cannot inject yet. Implements DappRuntimeContext as runtime/dapps.ts does (the
+ * events exactly as runtime/hardware.ts wires them), and every timer on one FakeClock. Implements DappRuntimeContext as runtime/dapps.ts does (the
  * dapp context contract, dapps/context-contract.ts, holds both to it): a handler or timer that
  * throws is logged and later events still run. Beyond the host: such a failure is also kept in
  * `failures` and fails the test at close unless the test clears it, and appends can be held back
