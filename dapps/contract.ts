@@ -148,6 +148,13 @@ export const dappErrors = {
     (dapp: string, query: string) => `dapp ${dapp} has no query ${query}`,
     (dapp: string, query: string) => ({ dapp, query }),
   ),
+  DAPP_NOT_OWNER: define(
+    'LK_DAPP_NOT_OWNER',
+    'usage',
+    (dapp: string, type: string) =>
+      `dapp ${dapp} does not own record type ${type}: a dapp appends only the types it declares`,
+    (dapp: string, type: string) => ({ dapp, type }),
+  ),
   DAPP_OUTPUT: define(
     'LK_DAPP_OUTPUT',
     'operational',

@@ -14,7 +14,7 @@ import {
   type QueryHandler,
 } from '../dapps/contract.ts'
 import { Buzzer, Led, Lock, ToolRelay } from '../devices/outputs/index.ts'
-import { type Clock, systemClock } from './core/clock.ts'
+import { type Clock, systemClock, type TimerHandle } from './core/clock.ts'
 import type { KeyPair } from './core/keys.ts'
 import type { Ledger } from './core/ledger/ledger.ts'
 import { Resource } from './core/lifecycle.ts'
@@ -33,7 +33,8 @@ export interface DappHostOptions {
 interface Running {
   dapp: Dapp
   queries: Map<string, QueryHandler>
-  timers: Array<ReturnType<typeof setInterval>>
+  /** The pending tick of each `every` timer, on the host's clock. */
+  timers: Array<{ next: TimerHandle | null }>
   status: 'running' | 'failed'
   error?: string
 }
@@ -60,7 +61,7 @@ export class DappHost extends Resource {
   }
 
   protected async _close(): Promise<void> {
-    for (const r of this.running.values()) for (const t of r.timers) clearInterval(t)
+    for (const r of this.running.values()) this.#stopTimers(r)
     this.events.removeAllListeners()
   }
 
@@ -92,8 +93,7 @@ export class DappHost extends Resource {
     } catch (err) {
       running.status = 'failed'
       running.error = (err as Error).message
-      for (const t of running.timers) clearInterval(t)
-      running.timers = []
+      this.#stopTimers(running)
       log.error({ err: dappErrors.DAPP_START(dapp.name, running.error) }, `dapp ${dapp.name} failed to start`)
     } finally {
       clearTimeout(timer)
@@ -104,9 +104,10 @@ export class DappHost extends Resource {
     const { ledger } = this.#opts
     const key = this.#opts.key
     const owns = new Set(dapp.types)
+    const clock = this.#opts.clock ?? systemClock
     return {
       log,
-      clock: this.#opts.clock ?? systemClock,
+      clock,
       state: ledger.view,
       get node() {
         const k = key()
@@ -114,8 +115,7 @@ export class DappHost extends Resource {
       },
       outputs: this.#outputs(),
       append: (type, body) => {
-        if (!owns.has(type))
-          return Promise.reject(new Error(`dapp ${dapp.name} does not own record type ${type}`))
+        if (!owns.has(type)) return Promise.reject(dappErrors.DAPP_NOT_OWNER(dapp.name, type))
         const k = key()
         if (!k) return Promise.reject(new Error('this node has no key yet'))
         return ledger.append(type, body, k)
@@ -132,16 +132,25 @@ export class DappHost extends Resource {
         })
       },
       every: (ms, handler) => {
-        const t = setInterval(() => {
-          if (running.status !== 'running') return
+        // On the host's clock (systemClock timers are unref'd): fake time drives it in tests.
+        const timer: { next: TimerHandle | null } = { next: null }
+        const tick = () => {
+          if (running.status !== 'running' || this.closed) return
+          timer.next = clock.setTimeout(tick, ms)
           Promise.resolve()
             .then(handler)
             .catch((err) => log.error({ err }, `dapp ${dapp.name} timer failed`))
-        }, ms)
-        t.unref()
-        running.timers.push(t)
+        }
+        timer.next = clock.setTimeout(tick, ms)
+        running.timers.push(timer)
       },
     }
+  }
+
+  #stopTimers(running: Running): void {
+    const clock = this.#opts.clock ?? systemClock
+    for (const t of running.timers) clock.clearTimeout(t.next)
+    running.timers = []
   }
 
   #outputs(): OutputsView {

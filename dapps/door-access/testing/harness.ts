@@ -1,9 +1,10 @@
 /**
  * A minimal dapp host for tests: a real Ledger (in memory, ADMIN genesis, DEVICE enrolled as
  * this board's key), a SimGpio board with real outputs and inputs (wired to `input` / `alarm`
- * events exactly as runtime/hardware.ts wires them), and every timer on one FakeClock — which the
- * real node cannot inject yet. Implements DappRuntimeContext as runtime/dapps.ts does, except
- * that `every` runs on the clock, handler failures fail the test, and appends can be held back
+ * events exactly as runtime/hardware.ts wires them), and every timer on one FakeClock. Implements DappRuntimeContext as runtime/dapps.ts does (the
+ * dapp context contract, dapps/context-contract.ts, holds both to it): a handler or timer that
+ * throws is logged and later events still run. Beyond the host: such a failure is also kept in
+ * `failures` and fails the test at close unless the test clears it, and appends can be held back
  * (to prove the lock moves while the ledger has not written anything).
  * Closes itself when the test ends.
  */
@@ -78,6 +79,8 @@ export class Harness {
   readonly inputs = new Map<string, DebouncedInput>()
   readonly appends: AppendCall[] = []
   readonly logs: Array<Record<string, unknown>> = []
+  /** Errors thrown by dapp handlers and timers; close() fails the test while any are left. */
+  readonly failures: unknown[] = []
   readonly #handlers = new Map<string, Array<(e: unknown) => void | Promise<void>>>()
   readonly #queries = new Map<string, QueryHandler>()
   readonly #pending = new Set<Promise<unknown>>()
@@ -246,8 +249,7 @@ export class Harness {
       node: { key: DEVICE.id, role: ledger.roleOf(DEVICE.id) },
       outputs: view,
       append: (type, body) => {
-        if (!owns.has(type))
-          return Promise.reject(new Error(`dapp ${dapp.name} does not own record type ${type}`))
+        if (!owns.has(type)) return Promise.reject(dappErrors.DAPP_NOT_OWNER(dapp.name, type))
         const historyAtCall = this.gpio.history.length
         const held = this.#held
         const result = held
@@ -264,18 +266,34 @@ export class Harness {
       },
       on: (event, handler) => {
         const list = this.#handlers.get(event) ?? []
-        list.push(handler as (e: unknown) => void | Promise<void>)
+        const failed = (err: unknown) => this.#failed(log, err, `dapp ${dapp.name} failed handling ${event}`)
+        list.push(async (e) => {
+          try {
+            await (handler as (e: unknown) => void | Promise<void>)(e)
+          } catch (err) {
+            failed(err)
+          }
+        })
         this.#handlers.set(event, list)
       },
       every: (ms, handler) => {
         const tick = () => {
           if (this.#closed) return
           this.clock.setTimeout(tick, ms)
-          this.#track(Promise.resolve().then(handler))
+          this.#track(
+            Promise.resolve()
+              .then(handler)
+              .catch((err) => this.#failed(log, err, `dapp ${dapp.name} timer failed`)),
+          )
         }
         this.clock.setTimeout(tick, ms)
       },
     }
+  }
+
+  #failed(log: Logger, err: unknown, msg: string): void {
+    this.failures.push(err)
+    log.error({ err }, msg)
   }
 
   /** Wires a device input as runtime/hardware.ts does: `input` on every change, `alarm` from a door contact. */
@@ -292,6 +310,7 @@ export class Harness {
     for (const o of this.outputs.values()) await o.close().catch(() => {})
     await this.gpio.close()
     await this.ledger.close()
+    if (this.failures.length > 0) throw new AggregateError(this.failures, 'a dapp handler or timer failed')
   }
 }
 

@@ -22,15 +22,14 @@ export class MemorySerial implements SerialOpener {
     if (!this.plugged) throw readerErrors.OPEN_FAILED(path, 'No such file or directory')
     this.opens++
     this.#handlers = handlers
-    let open = true
     return {
       write: async (bytes) => {
-        if (!open) throw readerErrors.WRITE_FAILED(path, 'port is not open')
+        // A closed link, and a link whose device was unplugged, take no more bytes.
+        if (this.#handlers !== handlers) throw readerErrors.WRITE_FAILED(path, 'port is not open')
         this.written.push(Uint8Array.from(bytes))
         this.onWrite?.(bytes)
       },
       close: async () => {
-        open = false
         if (this.#handlers === handlers) this.#handlers = null
       },
     }
