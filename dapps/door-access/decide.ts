@@ -8,9 +8,9 @@
  * an unknown door, badge, member or schedule is a denial, never a pass.
  */
 
+import { admitHolder, type OfflineReason, siteLockdown } from '../access.ts'
 import type { StateView } from '../contract.ts'
-import { type Badge, findBadge } from '../credentials/model.ts'
-import { getMember, isActive, type Member } from '../membership/model.ts'
+import type { HolderReason } from '../credentials/holder.ts'
 import { type LocalTime, localTime, parseHhmm } from './local-time.ts'
 import {
   activeOverride,
@@ -18,10 +18,8 @@ import {
   getDoor,
   type Holiday,
   holidayKey,
-  offlinePolicy,
   type Schedule,
   scheduleKey,
-  siteLockdown,
 } from './model.ts'
 
 /** Why a badge was refused, or `allowed`. Stable strings: they are written into access events. */
@@ -29,23 +27,12 @@ export type DoorReason =
   | 'allowed'
   | HolderReason
   | 'unknown-door'
-  | 'offline-deny-all'
-  | 'offline-admins-only'
+  | OfflineReason
   | 'lockdown'
   | 'not-in-group'
   | 'unknown-schedule'
   | 'outside-schedule'
   | 'holiday'
-
-export type HolderReason =
-  | 'unknown-badge'
-  | 'ambiguous-badge'
-  | 'badge-lost'
-  | 'badge-stolen'
-  | 'badge-revoked'
-  | 'unknown-member'
-  | 'member-suspended'
-  | 'member-expired'
 
 export interface DecideInput {
   door: string
@@ -67,48 +54,14 @@ export interface Decision {
   staff?: boolean
 }
 
-export type Holder =
-  | { ok: true; member: Member; badge: Badge }
-  | { ok: false; reason: HolderReason; member?: string }
-
-/** Badge → active badge → active member (`today` = `YYYY-MM-DD` in the site's time zone). */
-export function resolveHolder(
-  state: StateView,
-  credential: { id: string; bits: number },
-  today: string,
-): Holder {
-  const found = findBadge(state, credential)
-  if (!found.found)
-    return { ok: false, reason: found.reason === 'ambiguous' ? 'ambiguous-badge' : 'unknown-badge' }
-  const badge = found.badge
-  if (badge.status !== 'active') return { ok: false, reason: `badge-${badge.status}`, member: badge.member }
-  const member = getMember(state, badge.member)
-  if (!member) return { ok: false, reason: 'unknown-member', member: badge.member }
-  if (!isActive(member, today))
-    return {
-      ok: false,
-      reason: member.status === 'suspended' ? 'member-suspended' : 'member-expired',
-      member: member.id,
-    }
-  return { ok: true, member, badge }
-}
-
 export function decide(state: StateView, input: DecideInput): Decision {
   const door = getDoor(state, input.door)
   if (!door) return { granted: false, reason: 'unknown-door' }
   const local = localTime(input.now, input.tz)
-  const holder = resolveHolder(state, input.credential, local.date)
-  if (!holder.ok)
-    return { granted: false, reason: holder.reason, ...(holder.member ? { member: holder.member } : {}) }
-  const { member } = holder
-  const who = { member: member.id, staff: member.staff }
-  // DESIGN "offline bound": past the grace period the site's offline policy decides first.
-  if (input.offline) {
-    const { policy } = offlinePolicy(state)
-    if (policy === 'deny-all') return { granted: false, reason: 'offline-deny-all', ...who }
-    if (policy === 'admins-only' && !member.staff)
-      return { granted: false, reason: 'offline-admins-only', ...who }
-  }
+  // The shared steps (dapps/access.ts): a holder in good standing, then the offline policy.
+  const admitted = admitHolder(state, input.credential, local.date, input.offline)
+  if (!admitted.ok) return admitted.refusal
+  const { member, who } = admitted
   // A lockdown (this door's override, or governance's site-wide one) lets only staff through;
   // it restricts, it never grants.
   if (!member.staff && (siteLockdown(state) || activeOverride(state, door.door, 'lockdown', input.now)))

@@ -6,12 +6,25 @@
  *   door-access/holiday/<YYYY-MM-DD>       → Holiday
  *   door-access/override/<door>/<kind>     → Override  (the last one of each kind; cancel deletes)
  *   door-access/alert/<door>/<type>        → Alert     (present while active)
- * Governance owns the offline policy this dapp reads: `governance/policy` → Policy.
+ * Governance owns the offline policy this dapp reads: `governance/policy` → Policy (read through
+ * dapps/access.ts, re-exported here).
  */
 
 import type { StateView } from '../contract.ts'
-import { DEFAULT_POLICY } from '../governance/model.ts'
 import type { Weekday } from './local-time.ts'
+
+// Governance's site policy (offline grace and policy, site-wide lockdown), shared with tools.
+export {
+  DEFAULT_GRACE_MS,
+  DEFAULT_OFFLINE_POLICY,
+  OFFLINE_POLICIES,
+  type OfflinePolicy,
+  offlinePolicy,
+  offlineState,
+  POLICY_KEY,
+  type Policy,
+  siteLockdown,
+} from '../access.ts'
 
 export interface Door {
   door: string
@@ -74,27 +87,11 @@ export interface Alert {
   by: string
 }
 
-export type OfflinePolicy = 'deny-all' | 'admins-only' | 'members-cached'
-export const OFFLINE_POLICIES: readonly OfflinePolicy[] = ['deny-all', 'admins-only', 'members-cached']
-
-/** The site policy governance keeps (dapps/governance/model.ts; only the fields read here). */
-export interface Policy {
-  gracePeriodMs?: number
-  offlinePolicy?: OfflinePolicy
-  /** Site-wide lockdown: doors and tools admit staff only. */
-  lockdown?: boolean
-}
-
-/** One default for the whole site: governance's (a policy change never silently changes it). */
-export const DEFAULT_GRACE_MS = DEFAULT_POLICY.gracePeriodMs
-export const DEFAULT_OFFLINE_POLICY: OfflinePolicy = 'members-cached'
-
 export const doorKey = (door: string) => `door-access/door/${door}`
 export const scheduleKey = (name: string) => `door-access/schedule/${name}`
 export const holidayKey = (date: string) => `door-access/holiday/${date}`
 export const overrideKey = (door: string, kind: OverrideKind) => `door-access/override/${door}/${kind}`
 export const alertKey = (door: string, type: AlertType) => `door-access/alert/${door}/${type}`
-export const POLICY_KEY = 'governance/policy'
 
 /** A configured door (not removed), or undefined. */
 export function getDoor(state: StateView, door: string): Door | undefined {
@@ -113,36 +110,4 @@ export function activeOverride(
   if (!o || (o.until !== null && now >= o.until)) return undefined
   if (kind === 'unlock-once' && o.done) return undefined
   return o
-}
-
-/** The offline grace period and policy: governance's policy where set, else the defaults. */
-export function offlinePolicy(
-  state: StateView,
-  fallbackGraceMs = DEFAULT_GRACE_MS,
-): { graceMs: number; policy: OfflinePolicy } {
-  const p = state.get<Policy>(POLICY_KEY)
-  const graceMs =
-    typeof p?.gracePeriodMs === 'number' && p.gracePeriodMs >= 0 ? p.gracePeriodMs : fallbackGraceMs
-  const policy =
-    p?.offlinePolicy && OFFLINE_POLICIES.includes(p.offlinePolicy) ? p.offlinePolicy : DEFAULT_OFFLINE_POLICY
-  return { graceMs, policy }
-}
-
-/** Governance's site-wide lockdown is on. */
-export function siteLockdown(state: StateView): boolean {
-  return state.get<Policy>(POLICY_KEY)?.lockdown === true
-}
-
-/**
- * Whether a board last synced at `syncedAt` (epoch ms; null = standalone, always in sync) is past
- * the grace period at `now`, and since when.
- */
-export function offlineState(
-  syncedAt: number | null,
-  now: number,
-  graceMs: number,
-): { offline: boolean; since: number | null } {
-  if (syncedAt === null) return { offline: false, since: null }
-  const since = syncedAt + graceMs
-  return now > since ? { offline: true, since } : { offline: false, since: null }
 }

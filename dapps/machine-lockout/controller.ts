@@ -12,6 +12,7 @@
  * is written. All timers run on ctx.clock.
  */
 import type { TimerHandle } from '../../runtime/core/clock.ts'
+import { offlinePolicy, offlineState } from '../access.ts'
 import {
   appendOrLog,
   type BadgeEvent,
@@ -19,7 +20,6 @@ import {
   type InputEvent,
   logFailure,
 } from '../contract.ts'
-import { offlinePolicy, offlineState } from '../door-access/model.ts'
 import { decideTool, type ToolDecision } from './decide.ts'
 import { type EndedBy, isLatched, type OpenSession, sessionMinutes, type Usage, usageOf } from './model.ts'
 import type { CheckedMachineLockoutOptions, CheckedTool } from './options.ts'
