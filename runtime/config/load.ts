@@ -288,7 +288,7 @@ function keysAt(schema: z.ZodType, path: readonly PropertyKey[]): string[] {
   let node = unwrap(schema)
   for (const key of path) {
     if (typeof key === 'number') {
-      const element = (node as unknown as { _zod: { def: { element?: z.ZodType } } })._zod.def.element
+      const element = (node.def as { element?: z.ZodType }).element
       if (!element) return []
       node = unwrap(element)
       continue
@@ -302,15 +302,16 @@ function keysAt(schema: z.ZodType, path: readonly PropertyKey[]): string[] {
 }
 
 function unwrap(schema: z.ZodType): z.ZodType {
-  let node = schema as unknown as { _zod: { def: { innerType?: z.ZodType } } }
-  // Defaults and optionals wrap `innerType`; a transform is a pipe whose input is `in`.
+  let node = schema
+  // Defaults and optionals wrap `innerType`; a transform is a pipe whose input is `in` (the
+  // schema's public `def`).
   for (;;) {
-    const def = node._zod.def as { innerType?: unknown; in?: unknown }
+    const def = node.def as { innerType?: z.ZodType; in?: z.ZodType }
     const next = def.innerType ?? def.in
     if (!next) break
-    node = next as typeof node
+    node = next
   }
-  return node as unknown as z.ZodType
+  return node
 }
 
 /** Did-you-mean: the closest known key by edit distance (case-insensitive), if close enough. */
