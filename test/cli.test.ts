@@ -3,7 +3,7 @@ import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { hasTool, runCli, tmpDir } from './helpers/index.ts'
 
-const commands = ['run', 'site', 'device', 'member', 'badge', 'cert', 'ledger', 'status', 'doctor', 'demo']
+const commands = ['run', 'site', 'member', 'badge', 'cert', 'ledger', 'status', 'doctor']
 
 /** Operator-facing errors are one sentence: no stack frames, no multi-line dumps. */
 function expectOneSentence(stderr: string) {
@@ -94,11 +94,13 @@ describe('latchkey CLI', () => {
     expect(r.stderr).toContain(`config file ${file} line 2: \`http.port\` must be a number`)
   })
 
-  it('a command that arrives later says so instead of pretending', async () => {
+  it('--help lists no command this build cannot run (device and demo are not stubs in the help)', async () => {
+    const help = (await runCli(['--help'])).stdout
+    expect(help).not.toMatch(/^ {2}(device|demo)\b/m)
     const r = await runCli(['device', 'list'])
-    expect(r.code).toBe(1)
+    expect(r.code).toBe(2)
     expectOneSentence(r.stderr)
-    expect(r.stderr).toContain('is not available in this build yet')
+    expect(r.stderr).toContain("unknown command 'device'")
   })
 
   it('status against a node that is not running is one sentence, exit 1', async () => {

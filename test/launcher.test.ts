@@ -58,6 +58,9 @@ const portFree = (port: number) =>
   })
 
 const NODE = machineNode()
+// CI's machine has its own Node (20) on PATH besides the pinned one: there the test must run.
+if (NODE === null && process.env.CI === 'true')
+  throw new Error('CI: no Node other than the pinned one on PATH; the launcher test needs one')
 
 describe('the launcher (bin/latchkey.js)', () => {
   // Without a second Node on PATH the launcher runs in place: there is no child to orphan.

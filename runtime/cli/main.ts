@@ -10,7 +10,6 @@ import { badgeCommand } from './commands/badge.ts'
 import { certCommand } from './commands/cert.ts'
 import { doctorCommand } from './commands/doctor.ts'
 import { doorCommand } from './commands/door.ts'
-import { laterCommands } from './commands/later.ts'
 import { ledgerCommand } from './commands/ledger.ts'
 import { memberCommand } from './commands/member.ts'
 import { runCommand } from './commands/run.ts'
@@ -41,7 +40,6 @@ export function buildProgram(io: Io): Command {
   program.addCommand(safeStateCommand(io))
   program.addCommand(selfTestCommand(io))
   program.addCommand(verifyReleaseCommand(io))
-  for (const cmd of laterCommands(io)) program.addCommand(cmd)
   const configure = (cmd: Command) => {
     cmd.exitOverride().showSuggestionAfterError(true).configureOutput(program.configureOutput())
     for (const sub of cmd.commands) configure(sub)

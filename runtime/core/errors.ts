@@ -141,13 +141,6 @@ export const errors = {
     (url: string, reason: string) => `no latchkey node answers at ${url}: ${reason}`,
     (url: string) => ({ url }),
   ),
-  NOT_AVAILABLE: define(
-    'LK_NOT_AVAILABLE',
-    'operational',
-    (command: string, arrives: string) =>
-      `\`latchkey ${command}\` is not available in this build yet: it arrives with ${arrives}`,
-    (command: string) => ({ command }),
-  ),
   SITE_EXISTS: define(
     'LK_SITE_EXISTS',
     'usage',
