@@ -17,12 +17,13 @@
  */
 
 import type { Clock } from '../runtime/core/clock.ts'
-import { define } from '../runtime/core/errors.ts'
 import type { LedgerDapp, LedgerDappContext } from '../runtime/core/ledger/dapp.ts'
 import type { AppendResult } from '../runtime/core/ledger/ledger.ts'
 import type { StateView } from '../runtime/core/ledger/state.ts'
 import type { Logger } from '../runtime/core/log.ts'
 
+/** The dapp host's errors (a dapp that fails to start, an unknown query, an output the hardware lacks). */
+export { dappErrors } from '../runtime/core/errors/index.ts'
 export type { FoldRecord, LedgerDappContext, RecordTypeHandlers } from '../runtime/core/ledger/dapp.ts'
 export type { Rejection } from '../runtime/core/ledger/reasons.ts'
 export { reject } from '../runtime/core/ledger/reasons.ts'
@@ -132,35 +133,6 @@ export async function logFailure(
   } catch (err) {
     ctx.log.error({ err, ...fields }, `${what} failed`)
   }
-}
-
-/** The dapp host's errors: a dapp that fails to start, an unknown query, an output the hardware lacks. */
-export const dappErrors = {
-  DAPP_START: define(
-    'LK_DAPP_START',
-    'operational',
-    (dapp: string, reason: string) => `dapp ${dapp} failed to start: ${reason}`,
-    (dapp: string) => ({ dapp }),
-  ),
-  DAPP_QUERY: define(
-    'LK_DAPP_QUERY',
-    'usage',
-    (dapp: string, query: string) => `dapp ${dapp} has no query ${query}`,
-    (dapp: string, query: string) => ({ dapp, query }),
-  ),
-  DAPP_NOT_OWNER: define(
-    'LK_DAPP_NOT_OWNER',
-    'usage',
-    (dapp: string, type: string) =>
-      `dapp ${dapp} does not own record type ${type}: a dapp appends only the types it declares`,
-    (dapp: string, type: string) => ({ dapp, type }),
-  ),
-  DAPP_OUTPUT: define(
-    'LK_DAPP_OUTPUT',
-    'operational',
-    (name: string, kind: string) => `no ${kind} output named ${name} in this node's hardware config`,
-    (name: string) => ({ output: name }),
-  ),
 }
 
 /** What the ledger needs of a dapp: its record types and their handlers. */

@@ -17,6 +17,7 @@
  */
 import { createHash, sign as edSign, verify as edVerify } from 'node:crypto'
 import * as dagCbor from '@ipld/dag-cbor'
+import { certErrors } from '../../runtime/core/errors/index.ts'
 import type { Ledger, Signer } from '../../runtime/core/ledger/ledger.ts'
 import {
   authorKey,
@@ -32,7 +33,6 @@ import {
 } from '../../runtime/core/ledger/record.ts'
 import { type KeyInfo, keyStateKey } from '../../runtime/core/ledger/site-dapp.ts'
 import { getMember } from '../membership/model.ts'
-import { certErrors } from './errors.ts'
 import type { Certification } from './model.ts'
 import { certsOf } from './queries.ts'
 

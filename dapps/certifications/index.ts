@@ -8,9 +8,10 @@
  * Badges:   at the readers a node names (`createCertifications({ signoffReaders })`), a trainer's
  *           sign-off becomes a device-signed grant (reader-signoff.ts).
  */
+
+import { certErrors } from '../../runtime/core/errors/index.ts'
 import { type BadgeEvent, type Dapp, type DappRuntimeContext, logFailure } from '../contract.ts'
 import { MEMBER_ID, TOOL_ID } from './body.ts'
-import { certErrors } from './errors.ts'
 import { grant } from './grant.ts'
 import {
   type CertificationsOptions,

@@ -2,8 +2,9 @@
  * What a node tells the certifications dapp: the readers that guard its tools (where trainers
  * sign members off) and its wall clock. Checked once, then frozen.
  */
+
+import { certErrors } from '../../runtime/core/errors/index.ts'
 import { TOOL_ID } from './body.ts'
-import { certErrors } from './errors.ts'
 import type { SignoffReader } from './reader-signoff.ts'
 
 export interface CertificationsOptions {

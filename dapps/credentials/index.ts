@@ -8,12 +8,12 @@
  * (`enrolledBy`) and an admin armed enrolment for that member (`credentials.expect`).
  */
 import { lowBitsKey } from '../../devices/readers/credential.ts'
+import { badgeErrors } from '../../runtime/core/errors/index.ts'
 import type { Dapp, FoldRecord, Rejection, StateView, StateWriter } from '../contract.ts'
 import { reject } from '../contract.ts'
 import { getMember, isActive, utcDay } from '../membership/model.ts'
 import { idProblem } from '../membership/rules.ts'
 import { DEFAULT_WINDOW_MS, Enrolment } from './enrolment.ts'
-import { badgeErrors } from './errors.ts'
 import {
   type BadgeEntry,
   badgeKey,

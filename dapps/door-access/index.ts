@@ -11,11 +11,12 @@ import { DoorController } from './controller.ts'
 import { checkDoorAccessOptions, type DoorAccessOptions } from './options.ts'
 import { DOOR_ACCESS_TYPES, registerRecords } from './records.ts'
 
+export { doorAccessErrors } from '../../runtime/core/errors/index.ts'
 export { type Holder, type HolderReason, resolveHolder } from '../credentials/holder.ts'
 export { type DecideInput, type Decision, type DoorReason, decide } from './decide.ts'
 export { isTimeZone, localDate, localTime } from './local-time.ts'
 export * from './model.ts'
-export { type DoorAccessOptions, type DoorOptions, doorAccessErrors } from './options.ts'
+export type { DoorAccessOptions, DoorOptions } from './options.ts'
 export { DOOR_ACCESS_TYPES, Reasons as DoorAccessReasons } from './records.ts'
 
 export function createDoorAccess(options: DoorAccessOptions = { doors: [] }): Dapp {

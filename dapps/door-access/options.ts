@@ -3,7 +3,7 @@
  * exit button belong to which door (names from the node's hardware config), the site's time
  * zone, and how to learn when the board last synced. Checked once, then frozen.
  */
-import { define } from '../../runtime/core/errors.ts'
+import { doorAccessErrors } from '../../runtime/core/errors/index.ts'
 import { isTimeZone } from './local-time.ts'
 
 export interface DoorOptions {
@@ -47,15 +47,6 @@ export interface CheckedDoorAccessOptions {
   syncedAt: () => number | null
   now: () => number
   reconcileMs: number
-}
-
-export const doorAccessErrors = {
-  CONFIG: define(
-    'LK_DOOR_ACCESS_CONFIG',
-    'usage',
-    (key: string, reason: string) => `door-access options: \`${key}\` ${reason}`,
-    (key: string) => ({ dapp: 'door-access', key }),
-  ),
 }
 
 const ID = /^[a-z0-9][a-z0-9._-]{0,63}$/

@@ -6,9 +6,10 @@
  * Records: `governance.propose` (propose.ts), `governance.approve` (approve.ts).
  * Queries:  `policy` → the policy in force; `proposals` {status?} → proposals, by id.
  */
+
+import { govErrors } from '../../runtime/core/errors/index.ts'
 import type { Dapp } from '../contract.ts'
 import { approve } from './approve.ts'
-import { govErrors } from './errors.ts'
 import { getPolicy, POLICY_KEY, PROPOSAL_PREFIX, type Proposal } from './model.ts'
 import { propose } from './propose.ts'
 

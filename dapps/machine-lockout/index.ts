@@ -12,10 +12,11 @@ import { MachineLockoutController } from './controller.ts'
 import { checkMachineLockoutOptions, type MachineLockoutOptions } from './options.ts'
 import { MACHINE_LOCKOUT_TYPES, registerRecords } from './records.ts'
 
+export { machineLockoutErrors } from '../../runtime/core/errors/index.ts'
 export { PATTERNS as TOOL_PATTERNS } from './controller.ts'
 export { decideTool, type ToolDecideInput, type ToolDecision, type ToolReason } from './decide.ts'
 export * from './model.ts'
-export { type MachineLockoutOptions, machineLockoutErrors, type ToolOptions } from './options.ts'
+export type { MachineLockoutOptions, ToolOptions } from './options.ts'
 export { MACHINE_LOCKOUT_TYPES, Reasons as MachineLockoutReasons } from './records.ts'
 
 export function createMachineLockout(options: MachineLockoutOptions = { tools: [] }): Dapp {

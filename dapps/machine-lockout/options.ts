@@ -3,7 +3,7 @@
  * sense and e-stop of each (names from the node's hardware config) and its session timings.
  * Checked once, then frozen.
  */
-import { define } from '../../runtime/core/errors.ts'
+import { machineLockoutErrors } from '../../runtime/core/errors/index.ts'
 import { isTimeZone } from '../door-access/local-time.ts'
 
 export interface ToolOptions {
@@ -63,15 +63,6 @@ export interface CheckedMachineLockoutOptions {
   graceMs: number | null
   syncedAt: () => number | null
   now: () => number
-}
-
-export const machineLockoutErrors = {
-  CONFIG: define(
-    'LK_MACHINE_LOCKOUT_CONFIG',
-    'usage',
-    (key: string, reason: string) => `machine-lockout options: \`${key}\` ${reason}`,
-    (key: string) => ({ dapp: 'machine-lockout', key }),
-  ),
 }
 
 const ID = /^[a-z0-9][a-z0-9._-]{0,63}$/

@@ -9,9 +9,10 @@
  *     `membership.put` nor a `membership.renew` lifts it, wherever they sort. So a suspension and
  *     a concurrent renewal or edit give a suspended member on every node, in either order.
  */
+
+import { memberErrors } from '../../runtime/core/errors/index.ts'
 import type { Dapp, FoldRecord, Rejection, StateView, StateWriter } from '../contract.ts'
 import { reject } from '../contract.ts'
-import { memberErrors } from './errors.ts'
 import { getMember, type Member, memberKey, type StatusNote, statusNoteKey } from './model.ts'
 import {
   idProblem,

@@ -6,7 +6,7 @@
  */
 import { sign } from 'node:crypto'
 import type { Config } from '../config/load.ts'
-import { errors } from '../core/errors.ts'
+import { errors } from '../core/errors/index.ts'
 import type { KeyPair } from '../core/keys.ts'
 import type { Rejection } from '../core/ledger/reasons.ts'
 import { encodeBody, wireBytes } from '../core/ledger/record.ts'

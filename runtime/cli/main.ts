@@ -4,7 +4,7 @@
  * and its exit code; anything else is a bug and is rethrown with its stack.
  */
 import { Command, CommanderError } from 'commander'
-import { isLatchkeyError } from '../core/errors.ts'
+import { isLatchkeyError } from '../core/errors/index.ts'
 import { versionLine } from '../version.ts'
 import { badgeCommand } from './commands/badge.ts'
 import { certCommand } from './commands/cert.ts'

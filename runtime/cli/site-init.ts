@@ -12,7 +12,7 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Config } from '../config/load.ts'
-import { errors } from '../core/errors.ts'
+import { errors } from '../core/errors/index.ts'
 import { type KeyPair, loadOrCreateKeyFile, readKeyFile } from '../core/keys.ts'
 import { Ledger } from '../core/ledger/ledger.ts'
 import {

@@ -7,7 +7,7 @@
  * client then signs again once with that offset and keeps it for later requests.
  */
 import { sign } from 'node:crypto'
-import { errors, LatchkeyError } from '../core/errors.ts'
+import { errors, LatchkeyError } from '../core/errors/index.ts'
 import type { KeyPair } from '../core/keys.ts'
 import type { Rejection } from '../core/ledger/reasons.ts'
 import {

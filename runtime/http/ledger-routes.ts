@@ -8,38 +8,13 @@
  *   POST /api/v1/ledger/prepare  {type, body: hex CBOR, author?: hex key}  → {record: hex, id: hex}
  *   POST /api/v1/ledger/submit   {wire: hex (sig || record)}               → {id, duplicate, status, rejection}
  *
- * A refusal answers 4xx `{error: {code, reason, message}}` (runtime/core/ledger/refusals.ts).
+ * A refusal answers 4xx `{error: {code, reason, message}}` (runtime/core/errors/ledger.ts).
  */
-import { define } from '../core/errors.ts'
+import { httpErrors, refusals } from '../core/errors/index.ts'
 import type { Ledger } from '../core/ledger/ledger.ts'
 import { Reason } from '../core/ledger/reasons.ts'
 import { fromHex, toHex } from '../core/ledger/record.ts'
-import { refusals } from '../core/ledger/refusals.ts'
 import type { Caller, HttpServer, RouteHandler } from './server.ts'
-
-export const httpErrors = {
-  BAD_REQUEST: define(
-    'LK_HTTP_BAD_REQUEST',
-    'usage',
-    (what: string, _reason?: string) => `bad request: ${what}`,
-    (_what: string, reason: string = Reason.BAD_FIELD) => ({ reason }),
-    400,
-  ),
-  UNSIGNED: define(
-    'LK_LEDGER_UNSIGNED',
-    'usage',
-    () => 'records are prepared and submitted only in requests signed by an enrolled key',
-    () => ({}),
-    401,
-  ),
-  NOT_OPEN: define(
-    'LK_LEDGER_NOT_OPEN',
-    'operational',
-    () => 'the ledger is not open yet',
-    () => ({}),
-    503,
-  ),
-}
 
 const HEX = /^(?:[0-9a-f]{2})*$/
 

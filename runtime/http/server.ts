@@ -9,11 +9,10 @@
 import type { IncomingHttpHeaders } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
-import { errors, isLatchkeyError } from '../core/errors.ts'
+import { errors, httpErrors, isLatchkeyError } from '../core/errors/index.ts'
 import { Resource } from '../core/lifecycle.ts'
 import type { Logger } from '../core/log.ts'
 import type { KeyDirectory } from '../mesh/auth.ts'
-import { authErrors } from './errors.ts'
 import { hasSignature, RequestNonces, verifyRequest } from './signature.ts'
 
 export const BODY_LIMIT = 1 << 20
@@ -120,7 +119,7 @@ export class HttpServer extends Resource {
       forceCloseConnections: true,
       // A target the router cannot even decode (`%ff`) is the client's mistake, in the catalogue's shape.
       frameworkErrors: (err, _req, reply) => {
-        const e = authErrors.BAD_REQUEST(err.message)
+        const e = httpErrors.BAD_REQUEST(err.message)
         void (reply as FastifyReply)
           .code(e.status)
           .send({ error: { ...e.details, code: e.code, message: e.message } })
@@ -137,21 +136,21 @@ export class HttpServer extends Resource {
       try {
         done(null, JSON.parse((body as Buffer).toString('utf8')))
       } catch {
-        done(authErrors.BAD_REQUEST('the body is not valid JSON'), undefined)
+        done(httpErrors.BAD_REQUEST('the body is not valid JSON'), undefined)
       }
     })
     // Rule: a request without a signature reaches only public routes; refused before its body is read.
     app.addHook('onRequest', async (req) => {
       const access = req.routeOptions.config?.access ?? 'signed'
       if (access !== 'public' && !hasSignature(req.headers))
-        throw authErrors.UNAUTHENTICATED(req.url.split('?')[0]!)
+        throw httpErrors.UNAUTHENTICATED(req.url.split('?')[0]!)
     })
     app.addHook('preValidation', async (req) => {
       const access = req.routeOptions.config?.access ?? 'signed'
       if (access === 'public' && !hasSignature(req.headers)) return
       const caller = await this.#authenticate(req)
       if (typeof access === 'object' && !access.roles.includes(caller.role))
-        throw authErrors.FORBIDDEN(`${req.method} ${req.routeOptions.url}`, caller.role, access.roles)
+        throw httpErrors.FORBIDDEN(`${req.method} ${req.routeOptions.url}`, caller.role, access.roles)
       req.caller = caller
     })
     app.setErrorHandler((err, req, reply) => {
@@ -161,8 +160,8 @@ export class HttpServer extends Resource {
     })
     app.setNotFoundHandler(async (req) => {
       // Only a signed caller learns that a path does not exist (the hooks above checked it).
-      if (!req.caller) throw authErrors.UNAUTHENTICATED(req.url.split('?')[0]!)
-      throw authErrors.NOT_FOUND(req.method, req.url)
+      if (!req.caller) throw httpErrors.UNAUTHENTICATED(req.url.split('?')[0]!)
+      throw httpErrors.NOT_FOUND(req.method, req.url)
     })
     for (const r of this.#routes) {
       app.route({
@@ -200,9 +199,9 @@ export class HttpServer extends Resource {
 /** Fastify's own refusals (body too large, media type, bad JSON…) as catalogued 4xx errors. */
 function fromFastify(err: unknown, contentType: string | undefined) {
   const { code, statusCode } = err as { code?: string; statusCode?: number }
-  if (code === 'FST_ERR_CTP_BODY_TOO_LARGE') return authErrors.BODY_TOO_LARGE(BODY_LIMIT)
-  if (code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return authErrors.MEDIA_TYPE(contentType ?? '')
+  if (code === 'FST_ERR_CTP_BODY_TOO_LARGE') return httpErrors.BODY_TOO_LARGE(BODY_LIMIT)
+  if (code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return httpErrors.MEDIA_TYPE(contentType ?? '')
   if (statusCode !== undefined && statusCode >= 400 && statusCode < 500)
-    return authErrors.BAD_REQUEST((err as Error).message)
-  return authErrors.INTERNAL((err as Error).message)
+    return httpErrors.BAD_REQUEST((err as Error).message)
+  return httpErrors.INTERNAL((err as Error).message)
 }

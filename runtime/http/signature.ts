@@ -16,10 +16,10 @@ import { createHash, sign as edSign, verify as edVerify, randomBytes } from 'nod
 import type { IncomingHttpHeaders } from 'node:http'
 import { httpbis } from 'http-message-signatures'
 import { type Item, isInnerList, parseDictionary } from 'structured-headers'
+import { httpErrors } from '../core/errors/index.ts'
 import type { KeyPair } from '../core/keys.ts'
 import { authorKey, fromHex } from '../core/ledger/record.ts'
 import { type KeyDirectory, NonceCache } from '../mesh/auth.ts'
-import { authErrors } from './errors.ts'
 
 export const SIGNATURE_LABEL = 'sig'
 export const SIGNATURE_ALG = 'ed25519'
@@ -108,25 +108,25 @@ export interface VerifyRequestInput {
 /**
  * Checks a signed request, in this order: well-formed → covers what it must → this site → fresh →
  * signature → body digest → key enrolled now → nonce unused. Only a request that passes
- * everything consumes its nonce. Throws an `authErrors` refusal; returns the signer and its role.
+ * everything consumes its nonce. Throws an `httpErrors` refusal; returns the signer and its role.
  */
 export async function verifyRequest(input: VerifyRequestInput): Promise<{ key: string; role: string }> {
   const { headers, directory, now } = input
   const method = input.method.toUpperCase()
   const one = (name: 'signature' | 'signature-input') => {
     const v = headers[name]
-    if (v === undefined) throw authErrors.SIGNATURE_MALFORMED(`the ${name} header is missing`)
+    if (v === undefined) throw httpErrors.SIGNATURE_MALFORMED(`the ${name} header is missing`)
     try {
       return parseDictionary(Array.isArray(v) ? v.join(', ') : v)
     } catch {
-      throw authErrors.SIGNATURE_MALFORMED(`the ${name} header is not a structured-field dictionary`)
+      throw httpErrors.SIGNATURE_MALFORMED(`the ${name} header is not a structured-field dictionary`)
     }
   }
   // Rule: the target is signed as sent. A URL parser would fold `\\`, `.`/`..` segments or tabs
   // into another path than the one the router serves, so only a target it leaves as is verifies.
   const target = new URL(`http://latchkey.invalid${input.url}`)
   if (`${target.pathname}${target.search}` !== input.url)
-    throw authErrors.SIGNATURE_MALFORMED(
+    throw httpErrors.SIGNATURE_MALFORMED(
       `the request target ${JSON.stringify(input.url)} is not in normal form`,
     )
   const signatures = one('signature')
@@ -137,13 +137,13 @@ export async function verifyRequest(input: VerifyRequestInput): Promise<{ key: s
     !inputs.has(SIGNATURE_LABEL) ||
     !signatures.has(SIGNATURE_LABEL)
   )
-    throw authErrors.SIGNATURE_MALFORMED(`exactly one signature labelled "${SIGNATURE_LABEL}" is expected`)
+    throw httpErrors.SIGNATURE_MALFORMED(`exactly one signature labelled "${SIGNATURE_LABEL}" is expected`)
   const entry = inputs.get(SIGNATURE_LABEL)!
-  if (!isInnerList(entry)) throw authErrors.SIGNATURE_MALFORMED('the signature input is not an inner list')
+  if (!isInnerList(entry)) throw httpErrors.SIGNATURE_MALFORMED('the signature input is not an inner list')
   const [items, params] = entry
   const covered = (items as Item[]).map(([name]) => name)
   for (const c of coveredComponents(method))
-    if (!covered.includes(c)) throw authErrors.SIGNATURE_MALFORMED(`the signature must cover "${c}"`)
+    if (!covered.includes(c)) throw httpErrors.SIGNATURE_MALFORMED(`the signature must cover "${c}"`)
   const created = params.get('created')
   const nonce = params.get('nonce')
   const keyid = params.get('keyid')
@@ -151,24 +151,24 @@ export async function verifyRequest(input: VerifyRequestInput): Promise<{ key: s
   const tag = params.get('tag')
   const expires = params.get('expires')
   if (typeof created !== 'number' || !Number.isSafeInteger(created))
-    throw authErrors.SIGNATURE_MALFORMED('`created` must be an integer (unix seconds)')
+    throw httpErrors.SIGNATURE_MALFORMED('`created` must be an integer (unix seconds)')
   if (typeof nonce !== 'string' || !NONCE.test(nonce))
-    throw authErrors.SIGNATURE_MALFORMED('`nonce` must be 32 to 128 lower-case hex digits')
+    throw httpErrors.SIGNATURE_MALFORMED('`nonce` must be 32 to 128 lower-case hex digits')
   if (typeof keyid !== 'string' || !KEY_HEX.test(keyid))
-    throw authErrors.SIGNATURE_MALFORMED('`keyid` must be the Ed25519 public key as 64 lower-case hex digits')
-  if (alg !== SIGNATURE_ALG) throw authErrors.SIGNATURE_MALFORMED(`\`alg\` must be "${SIGNATURE_ALG}"`)
-  if (typeof tag !== 'string') throw authErrors.SIGNATURE_MALFORMED('`tag` must name the site')
+    throw httpErrors.SIGNATURE_MALFORMED('`keyid` must be the Ed25519 public key as 64 lower-case hex digits')
+  if (alg !== SIGNATURE_ALG) throw httpErrors.SIGNATURE_MALFORMED(`\`alg\` must be "${SIGNATURE_ALG}"`)
+  if (typeof tag !== 'string') throw httpErrors.SIGNATURE_MALFORMED('`tag` must name the site')
   if (expires !== undefined && (typeof expires !== 'number' || !Number.isSafeInteger(expires)))
-    throw authErrors.SIGNATURE_MALFORMED('`expires` must be an integer (unix seconds)')
+    throw httpErrors.SIGNATURE_MALFORMED('`expires` must be an integer (unix seconds)')
   // Rule: a signature is for one site.
   const site = directory?.site ? Buffer.from(directory.site).toString('hex') : null
-  if (site === null || tag !== siteTag(site)) throw authErrors.WRONG_SITE(tag, site)
+  if (site === null || tag !== siteTag(site)) throw httpErrors.WRONG_SITE(tag, site)
   // Rule: fresh within ±SKEW_WINDOW_S of the node's clock, and not past its own expiry.
   if (
     Math.abs(created * 1000 - now) > SKEW_WINDOW_S * 1000 ||
     (expires !== undefined && expires * 1000 < now)
   )
-    throw authErrors.CLOCK_SKEW(created, now, SKEW_WINDOW_S)
+    throw httpErrors.CLOCK_SKEW(created, now, SKEW_WINDOW_S)
   let valid: boolean | null
   try {
     valid = await httpbis.verifyMessage(
@@ -194,31 +194,31 @@ export async function verifyRequest(input: VerifyRequestInput): Promise<{ key: s
       },
     )
   } catch (err) {
-    throw authErrors.SIGNATURE_MALFORMED((err as Error).message)
+    throw httpErrors.SIGNATURE_MALFORMED((err as Error).message)
   }
-  if (valid !== true) throw authErrors.BAD_SIGNATURE(keyid)
+  if (valid !== true) throw httpErrors.BAD_SIGNATURE(keyid)
   // Rule: the body is the one signed (its digest is covered by the signature).
   if (covered.includes('content-digest')) {
     let digest: unknown
     try {
       digest = parseDictionary(String(headers['content-digest'])).get('sha-256')?.[0]
     } catch {
-      throw authErrors.SIGNATURE_MALFORMED('Content-Digest is not a structured-field dictionary')
+      throw httpErrors.SIGNATURE_MALFORMED('Content-Digest is not a structured-field dictionary')
     }
     if (!(digest instanceof ArrayBuffer))
-      throw authErrors.SIGNATURE_MALFORMED('Content-Digest needs a sha-256 value')
+      throw httpErrors.SIGNATURE_MALFORMED('Content-Digest needs a sha-256 value')
     const actual = createHash('sha256')
       .update(input.body ?? new Uint8Array(0))
       .digest()
-    if (!actual.equals(Buffer.from(digest))) throw authErrors.DIGEST_MISMATCH()
+    if (!actual.equals(Buffer.from(digest))) throw httpErrors.DIGEST_MISMATCH()
   }
   // Rule: only keys enrolled on this site right now (unknown, revoked and cut keys are null).
   const role = directory!.roleOf(keyid)
-  if (role === null) throw authErrors.NOT_ENROLLED(keyid)
+  if (role === null) throw httpErrors.NOT_ENROLLED(keyid)
   // Rule: a nonce is used once; remembered for as long as its signature could be fresh.
   const seen = input.nonces.add(keyid, String(nonce), created * 1000 + SKEW_WINDOW_S * 1000, now)
-  if (seen === 'replay') throw authErrors.REPLAYED(String(nonce))
-  if (seen === 'full') throw authErrors.RATE_LIMITED(keyid, input.nonces.perKey)
+  if (seen === 'replay') throw httpErrors.REPLAYED(String(nonce))
+  if (seen === 'full') throw httpErrors.RATE_LIMITED(keyid, input.nonces.perKey)
   return { key: keyid, role }
 }
 

@@ -10,10 +10,9 @@
  * enrols the node's key through the signed ledger routes.
  */
 import { createHash, timingSafeEqual } from 'node:crypto'
-import { errors } from '../core/errors.ts'
+import { errors, httpErrors } from '../core/errors/index.ts'
 import type { Ledger } from '../core/ledger/ledger.ts'
 import { decodeWire, fromHex, toHex } from '../core/ledger/record.ts'
-import { authErrors } from './errors.ts'
 import type { HttpServer } from './server.ts'
 
 const HEX = /^(?:[0-9a-f]{2})+$/
@@ -41,24 +40,24 @@ export function siteRoutes(
     '/api/v1/site/genesis',
     ({ headers, body }) => {
       const ledger = opts.ledger()
-      if (!ledger?.opened) throw authErrors.BAD_REQUEST('the ledger is not open')
+      if (!ledger?.opened) throw httpErrors.BAD_REQUEST('the ledger is not open')
       // Rule: a node joins one site for life.
       if (ledger.site) throw errors.SITE_EXISTS(toHex(ledger.site))
       const expected = opts.token()
       const given = BEARER.exec(headers.authorization ?? '')?.[1]
-      if (!expected || !given || !sameToken(given, expected)) throw authErrors.SETUP_TOKEN(opts.dataDir)
+      if (!expected || !given || !sameToken(given, expected)) throw httpErrors.SETUP_TOKEN(opts.dataDir)
       const hex = (body as { wire?: unknown } | null)?.wire
       if (typeof hex !== 'string' || !HEX.test(hex))
-        throw authErrors.BAD_REQUEST('`wire` must be the signed genesis record as lower-case hex')
+        throw httpErrors.BAD_REQUEST('`wire` must be the signed genesis record as lower-case hex')
       const wire = fromHex(hex)
       let type: string
       try {
         type = decodeWire(wire).type
       } catch (err) {
-        throw authErrors.BAD_REQUEST(`\`wire\` is not a signed record: ${(err as Error).message}`)
+        throw httpErrors.BAD_REQUEST(`\`wire\` is not a signed record: ${(err as Error).message}`)
       }
       if (type !== 'site.genesis')
-        throw authErrors.BAD_REQUEST(`\`wire\` is a ${type} record, not a site.genesis`)
+        throw httpErrors.BAD_REQUEST(`\`wire\` is a ${type} record, not a site.genesis`)
       // Checked and stored as any key holder's record: a refusal keeps nothing.
       const { id } = ledger.submit(wire)
       opts.created()

@@ -4,12 +4,11 @@
  * (see member.ts); reads open the ledger read-only.
  */
 import { Command } from 'commander'
-import { badgeErrors } from '../../../dapps/credentials/errors.ts'
 import { type BadgeEntry, badgesOf, type Expectation } from '../../../dapps/credentials/model.ts'
 import { parseBadgeArg, REVOKED_STATUSES, type RevokedStatus } from '../../../dapps/credentials/rules.ts'
-import { memberErrors } from '../../../dapps/membership/errors.ts'
 import { getMember } from '../../../dapps/membership/model.ts'
 import { idProblem } from '../../../dapps/membership/rules.ts'
+import { badgeErrors, memberErrors } from '../../core/errors/index.ts'
 import { configFrom, configOption } from '../common.ts'
 import type { Io } from '../io.ts'
 import { adminKey, adminKeyOption, openDappLedger, writeChecked } from './member.ts'

@@ -9,7 +9,7 @@ import { join } from 'node:path'
 import { Command } from 'commander'
 import pkg from '../../../package.json' with { type: 'json' }
 import { type Config, defaultConfig, loadConfigFile } from '../../config/load.ts'
-import { isLatchkeyError } from '../../core/errors.ts'
+import { isLatchkeyError } from '../../core/errors/index.ts'
 import { readKeyFile } from '../../core/keys.ts'
 import { openDb } from '../../core/ledger/store.ts'
 import type { Io } from '../io.ts'

@@ -4,31 +4,12 @@
  * so every board that guards the door sees the same rule.
  */
 import { Command } from 'commander'
-import { define } from '../../core/errors.ts'
+import { doorErrors } from '../../core/errors/index.ts'
 import { configFrom, configOption } from '../common.ts'
 import type { Io } from '../io.ts'
 import { adminKey, adminKeyOption, writeChecked } from './member.ts'
 
 const DOOR_ID = /^[a-z0-9][a-z0-9._-]{0,63}$/
-
-export const doorErrors = {
-  INVALID: define('LK_DOOR_INVALID', 'usage', (problem: string) => problem),
-  /** A local check of the record against this node's state failed: nothing was written. */
-  CHECK: define(
-    'LK_DOOR_CHECK',
-    'usage',
-    (type: string, code: string, detail: string) => `${type} not written: ${detail} (${code})`,
-    (type: string, code: string) => ({ type, reason: code }),
-  ),
-  /** The record was written and the fold rejected it: it stays in the ledger, marked rejected. */
-  REJECTED: define(
-    'LK_DOOR_REJECTED',
-    'usage',
-    (type: string, id: string, code: string, detail: string) =>
-      `${type} record ${id.slice(0, 16)}… was rejected: ${detail} (${code})`,
-    (type: string, id: string, code: string) => ({ type, record: id, reason: code }),
-  ),
-}
 
 function doorArg(text: string): string {
   if (!DOOR_ID.test(text)) throw doorErrors.INVALID(`door "${text}" must be [a-z0-9][a-z0-9._-], at most 64`)

@@ -7,7 +7,6 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { Command } from 'commander'
-import { memberErrors } from '../../../dapps/membership/errors.ts'
 import { listMembers } from '../../../dapps/membership/index.ts'
 import {
   getMember,
@@ -19,6 +18,7 @@ import {
 import { expiresProblem, idProblem, memberProblem } from '../../../dapps/membership/rules.ts'
 import { membersToCsv, parseMembersCsv, planImport } from '../../../provisioning/members-csv.ts'
 import type { Config } from '../../config/load.ts'
+import { memberErrors } from '../../core/errors/index.ts'
 import { type KeyPair, readKeyFile } from '../../core/keys.ts'
 import type { FoldRecord } from '../../core/ledger/dapp.ts'
 import type { Ledger } from '../../core/ledger/ledger.ts'

@@ -1,5 +1,5 @@
 import { Command } from 'commander'
-import { errors } from '../../core/errors.ts'
+import { errors } from '../../core/errors/index.ts'
 import { toHex } from '../../core/ledger/record.ts'
 import { configFrom, configOption } from '../common.ts'
 import type { Io } from '../io.ts'

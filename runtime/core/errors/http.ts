@@ -1,12 +1,15 @@
 /**
  * Refusals of the HTTP API (docs/PROTOCOL.md, "HTTP API and authentication"). Each has a stable
  * code and an HTTP status: 401 when the request does not prove who sent it, 403 when it does but
- * that key may not do this, 4xx for any other mistake of the client, never 500.
+ * that key may not do this, 4xx for any other mistake of the client, never 500 but for the
+ * node's own failure. The ledger routes' record refusals are in ledger.ts.
  */
-import { define } from '../core/errors.ts'
-import { httpErrors as ledgerHttpErrors } from './ledger-routes.ts'
 
-export const authErrors = {
+import { Reason } from '../ledger/reasons.ts'
+import { define } from './define.ts'
+
+export const httpErrors = {
+  // Who signed the request
   UNAUTHENTICATED: define(
     'LK_HTTP_UNAUTHENTICATED',
     'usage',
@@ -123,6 +126,27 @@ export const authErrors = {
     () => ({}),
     500,
   ),
-  /** 400: a body that is not JSON, a field of the wrong kind (defined with the ledger routes). */
-  BAD_REQUEST: ledgerHttpErrors.BAD_REQUEST,
+
+  // The ledger routes (prepare, submit)
+  BAD_REQUEST: define(
+    'LK_HTTP_BAD_REQUEST',
+    'usage',
+    (what: string, _reason?: string) => `bad request: ${what}`,
+    (_what: string, reason: string = Reason.BAD_FIELD) => ({ reason }),
+    400,
+  ),
+  UNSIGNED: define(
+    'LK_LEDGER_UNSIGNED',
+    'usage',
+    () => 'records are prepared and submitted only in requests signed by an enrolled key',
+    () => ({}),
+    401,
+  ),
+  NOT_OPEN: define(
+    'LK_LEDGER_NOT_OPEN',
+    'operational',
+    () => 'the ledger is not open yet',
+    () => ({}),
+    503,
+  ),
 }
