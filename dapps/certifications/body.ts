@@ -3,6 +3,7 @@
  * rejected `certifications.BAD_BODY` with a sentence naming the field.
  */
 import { type Rejection, reject } from '../contract.ts'
+import { isRejection } from '../parsed.ts'
 import { type Signoff, signoffProblem } from './signoff.ts'
 
 /** `certifications.grant`: certify `member` for `tool`, signed off by `trainer`. */
@@ -129,13 +130,4 @@ export function parseRevoke(body: unknown, type = 'certifications.revoke'): Revo
   const trainer = trainerField(b, type)
   if (isRejection(trainer)) return trainer
   return { member: b.member as string, tool: b.tool as string, reason: b.reason, trainer }
-}
-
-export function isRejection(x: unknown): x is Rejection {
-  return (
-    !!x &&
-    typeof x === 'object' &&
-    typeof (x as Rejection).code === 'string' &&
-    typeof (x as Rejection).detail === 'string'
-  )
 }

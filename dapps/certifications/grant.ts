@@ -17,22 +17,15 @@
  * lift nothing. Ids are hashes, so a grant cannot name a revocation made after it.
  * "On day" means the UTC day of the record's clock: validators have no other clock.
  */
-import {
-  type FoldRecord,
-  type RecordTypeHandlers,
-  reject,
-  type StateView,
-  type StateWriter,
-} from '../contract.ts'
+import { type FoldRecord, reject, type StateView, type StateWriter } from '../contract.ts'
 import { getMember } from '../membership/model.ts'
+import { parsedRecord } from '../parsed.ts'
 import { checkTrainer } from './authority.ts'
-import { dayOf, type GrantBody, isRejection, parseGrant } from './body.ts'
+import { dayOf, type GrantBody, parseGrant } from './body.ts'
 import { checkSignoff } from './signoff.ts'
 import { type GrantEntry, grantKey, type RevokeEntry, revokeKey, settle } from './state.ts'
 
-function validate(r: FoldRecord<GrantBody>, state: StateView) {
-  const b = parseGrant(r.body, r.type)
-  if (isRejection(b)) return b
+function validate(r: FoldRecord<GrantBody>, b: GrantBody, state: StateView) {
   if (r.role !== 'admin') {
     if (b.canTrain) return reject('certifications.NOT_ADMIN', 'only an admin key grants trainer rights')
     // A board's key alone is no trainer: it grants only what a trainer signed off at its reader.
@@ -66,8 +59,7 @@ function validate(r: FoldRecord<GrantBody>, state: StateView) {
   return null
 }
 
-function reduce(r: FoldRecord<GrantBody>, state: StateWriter) {
-  const b = parseGrant(r.body) as GrantBody
+function reduce(r: FoldRecord<GrantBody>, b: GrantBody, state: StateWriter) {
   state.put(grantKey(b.member, b.tool, r.idHex), {
     id: r.idHex,
     hlc: [r.hlc.ms, r.hlc.c],
@@ -82,4 +74,4 @@ function reduce(r: FoldRecord<GrantBody>, state: StateWriter) {
   settle(state, b.member, b.tool)
 }
 
-export const grant: RecordTypeHandlers<GrantBody> = { validate, reduce }
+export const grant = parsedRecord(parseGrant, { validate, reduce })

@@ -7,22 +7,20 @@
  * that also cancels a concurrent grant sorting after it (README.md, "Revocation beats a
  * concurrent grant").
  */
-import type { FoldRecord, RecordTypeHandlers, StateView, StateWriter } from '../contract.ts'
+import type { FoldRecord, StateView, StateWriter } from '../contract.ts'
+import { parsedRecord } from '../parsed.ts'
 import { checkSigner, checkTrainer } from './authority.ts'
-import { dayOf, isRejection, parseRevoke, type RevokeBody } from './body.ts'
+import { dayOf, parseRevoke, type RevokeBody } from './body.ts'
 import { type RevokeEntry, revokeKey, settle } from './state.ts'
 
-function validate(r: FoldRecord<RevokeBody>, state: StateView) {
-  const b = parseRevoke(r.body, r.type)
-  if (isRejection(b)) return b
+function validate(r: FoldRecord<RevokeBody>, b: RevokeBody, state: StateView) {
   const signer = checkSigner(r, b.trainer)
   if (signer) return signer
   if (b.trainer !== null) return checkTrainer(state, b.trainer, b.tool, dayOf(r.hlc.ms))
   return null
 }
 
-function reduce(r: FoldRecord<RevokeBody>, state: StateWriter) {
-  const b = parseRevoke(r.body) as RevokeBody
+function reduce(r: FoldRecord<RevokeBody>, b: RevokeBody, state: StateWriter) {
   state.put(revokeKey(b.member, b.tool, r.idHex), {
     id: r.idHex,
     hlc: [r.hlc.ms, r.hlc.c],
@@ -36,4 +34,4 @@ function reduce(r: FoldRecord<RevokeBody>, state: StateWriter) {
   settle(state, b.member, b.tool)
 }
 
-export const revoke: RecordTypeHandlers<RevokeBody> = { validate, reduce }
+export const revoke = parsedRecord(parseRevoke, { validate, reduce })

@@ -5,21 +5,14 @@
  * governance.ALREADY_APPROVED. An approval arriving after the change applied (a concurrent
  * approval from another partition) is recorded and changes nothing.
  */
-import {
-  type FoldRecord,
-  type RecordTypeHandlers,
-  reject,
-  type StateView,
-  type StateWriter,
-} from '../contract.ts'
+import { type FoldRecord, reject, type StateView, type StateWriter } from '../contract.ts'
+import { parsedRecord } from '../parsed.ts'
 import { applyIfReady } from './apply.ts'
-import { type ApproveBody, isRejection, parseApprove } from './body.ts'
+import { type ApproveBody, parseApprove } from './body.ts'
 import { type Proposal, proposalKey } from './model.ts'
 import { requireAdmin } from './propose.ts'
 
-function validate(r: FoldRecord<ApproveBody>, state: StateView) {
-  const b = parseApprove(r.body, r.type)
-  if (isRejection(b)) return b
+function validate(r: FoldRecord<ApproveBody>, b: ApproveBody, state: StateView) {
   const admin = requireAdmin(r)
   if (admin) return admin
   const p = state.get<Proposal>(proposalKey(b.proposal))
@@ -32,9 +25,9 @@ function validate(r: FoldRecord<ApproveBody>, state: StateView) {
   return null
 }
 
-function reduce(r: FoldRecord<ApproveBody>, state: StateWriter) {
-  const p = state.get<Proposal>(proposalKey(r.body.proposal))!
+function reduce(r: FoldRecord<ApproveBody>, b: ApproveBody, state: StateWriter) {
+  const p = state.get<Proposal>(proposalKey(b.proposal))!
   applyIfReady(state, { ...p, approvals: [...p.approvals, r.authorHex] }, r.hlc.ms)
 }
 
-export const approve: RecordTypeHandlers<ApproveBody> = { validate, reduce }
+export const approve = parsedRecord(parseApprove, { validate, reduce })

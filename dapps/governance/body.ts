@@ -10,12 +10,9 @@
  *   governance.approve {proposal}
  */
 import { type Rejection, reject } from '../contract.ts'
+import { isRejection } from '../parsed.ts'
 import type { Change, OfflinePolicy } from './model.ts'
 
-export interface ProposeBody {
-  id: string
-  change: Record<string, unknown>
-}
 export interface ApproveBody {
   proposal: string
 }
@@ -34,15 +31,13 @@ const only = (x: Record<string, unknown>, keys: readonly string[]) =>
 const isKey = (x: unknown): x is Uint8Array => x instanceof Uint8Array && x.length === 32
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex')
 
-export function isRejection(x: unknown): x is Rejection {
-  return isMap(x) && typeof x.code === 'string' && typeof x.detail === 'string'
+/** A proposal's id and its change, normalised as state holds it. */
+export interface ParsedProposal {
+  id: string
+  change: Change
 }
 
-/** A proposal's id and its change, normalised as state holds it. */
-export function parsePropose(
-  body: unknown,
-  type = 'governance.propose',
-): { id: string; change: Change } | Rejection {
+export function parsePropose(body: unknown, type = 'governance.propose'): ParsedProposal | Rejection {
   if (!isMap(body) || !only(body, ['id', 'change'])) return bad(type, 'must be {id, change}')
   if (typeof body.id !== 'string' || !PROPOSAL_ID.test(body.id))
     return bad(type, 'id must be [a-z0-9][a-z0-9._-]{0,63}')

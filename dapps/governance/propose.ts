@@ -5,15 +5,10 @@
  * remove-admin of a key that is not → governance.UNKNOWN_ADMIN; a quorum above the number of
  * admins → governance.QUORUM_UNREACHABLE. With a quorum of 1 the change applies at once.
  */
-import {
-  type FoldRecord,
-  type RecordTypeHandlers,
-  reject,
-  type StateView,
-  type StateWriter,
-} from '../contract.ts'
+import { type FoldRecord, reject, type StateView, type StateWriter } from '../contract.ts'
+import { parsedRecord } from '../parsed.ts'
 import { activeAdmins, applyIfReady } from './apply.ts'
-import { isRejection, type ProposeBody, parsePropose } from './body.ts'
+import { type ParsedProposal, parsePropose } from './body.ts'
 import { type Proposal, proposalKey } from './model.ts'
 
 export function requireAdmin(r: FoldRecord) {
@@ -25,9 +20,7 @@ export function requireAdmin(r: FoldRecord) {
       )
 }
 
-function validate(r: FoldRecord<ProposeBody>, state: StateView) {
-  const b = parsePropose(r.body, r.type)
-  if (isRejection(b)) return b
+function validate(r: FoldRecord<ParsedProposal>, b: ParsedProposal, state: StateView) {
   const admin = requireAdmin(r)
   if (admin) return admin
   if (state.has(proposalKey(b.id)))
@@ -46,8 +39,7 @@ function validate(r: FoldRecord<ProposeBody>, state: StateView) {
   return null
 }
 
-function reduce(r: FoldRecord<ProposeBody>, state: StateWriter) {
-  const b = parsePropose(r.body) as Exclude<ReturnType<typeof parsePropose>, { code: string }>
+function reduce(r: FoldRecord<ParsedProposal>, b: ParsedProposal, state: StateWriter) {
   const p: Proposal = {
     id: b.id,
     change: b.change,
@@ -60,4 +52,4 @@ function reduce(r: FoldRecord<ProposeBody>, state: StateWriter) {
   applyIfReady(state, p, r.hlc.ms)
 }
 
-export const propose: RecordTypeHandlers<ProposeBody> = { validate, reduce }
+export const propose = parsedRecord(parsePropose, { validate, reduce })
