@@ -24,21 +24,19 @@
  * No vitest imports: the bench runs this under plain Node. The caller owns `dir` (removes it).
  */
 import { type ChildProcess, spawn } from 'node:child_process'
-import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs'
-import { createServer } from 'node:net'
+import { mkdirSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { ledgerDapp } from '../dapps/contract.ts'
-import { builtinDapps } from '../dapps/index.ts'
 import { emFrame } from '../devices/readers/testing/fixtures.ts'
 import { writeRecord } from '../runtime/cli/ledger-client.ts'
 import { initSite } from '../runtime/cli/site-init.ts'
 import { type Config, loadConfigFile } from '../runtime/config/load.ts'
 import { type KeyPair, readKeyFile } from '../runtime/core/keys.ts'
-import { Ledger } from '../runtime/core/ledger/ledger.ts'
-import { equalBytes, recordId, toHex, verifySignature } from '../runtime/core/ledger/record.ts'
 import { silentLogger } from '../runtime/core/ledger/testing/fixtures.ts'
-import { createLogger } from '../runtime/core/log.ts'
+import { LedgerCheck } from './durability-check.ts'
+import { freePorts, sleep, startSocat, track, withTimeout } from './durability-processes.ts'
+
+export { LedgerCheck } from './durability-check.ts'
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..')
 const PINNED_NODE = join(ROOT, 'node_modules', 'node', 'bin', 'node')
@@ -47,19 +45,6 @@ const BIN = join(ROOT, 'bin', 'latchkey.js')
 const MEMBER_CARD = 0x00422734
 /** Bound on waiting for the first acknowledgement on each path before the kill window opens. */
 const FIRST_ACK_WAIT_MS = 5000
-
-/** Processes the harness started and has not seen exit: the node of the round, socat. */
-const live = new Set<ChildProcess>()
-
-/** SIGKILLs every process the harness started that still runs (for a bench stopped by a signal). */
-export function killLiveProcesses(): void {
-  for (const p of live) if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL')
-}
-
-function track(p: ChildProcess): void {
-  live.add(p)
-  p.once('exit', () => live.delete(p))
-}
 
 export interface DurabilityOptions {
   /** Empty or missing directory for the site, the pty links and the node config. */
@@ -449,186 +434,4 @@ async function badgeWriter(
   } finally {
     await fh.close()
   }
-}
-
-// ── checking the ledger file ────────────────────────────────────────────────────────────
-
-/** Checks the ledger file after each kill; it keeps what earlier rounds checked. */
-export class LedgerCheck {
-  readonly #file: string
-  /** Per author: the last seq checked, and its id. */
-  readonly #checked = new Map<string, { seq: number; id: Uint8Array }>()
-  readonly #present = new Set<string>()
-  readonly #acknowledged: string[] = []
-  /** Acknowledged ids found missing by any check. */
-  readonly missing = new Set<string>()
-  records = 0
-
-  constructor(file: string) {
-    this.#file = file
-  }
-
-  /** Checks the records new since the last round (or all, when `full`) and the round's acks. */
-  async round(
-    acks: string[],
-    full: boolean,
-  ): Promise<{ lost: string[]; problem: string | null; records: number }> {
-    this.#acknowledged.push(...acks)
-    const warnings: string[] = []
-    let ledger: Ledger
-    try {
-      ledger = new Ledger({
-        file: this.#file,
-        readonly: true,
-        log: createLogger({
-          level: 'warn',
-          destination: { write: (line: string) => void warnings.push(line) },
-        }),
-        dapps: builtinDapps.map(ledgerDapp),
-      })
-      await ledger.ready()
-    } catch (err) {
-      return {
-        lost: [],
-        problem: `the ledger did not open: ${(err as Error).message}`,
-        records: this.records,
-      }
-    }
-    try {
-      let problem: string | null = null
-      if (warnings.some((w) => w.includes('does not match its hash')))
-        problem = 'the materialized state does not match its saved hash'
-      if (full) {
-        this.#present.clear()
-        for (const r of ledger.records()) this.#present.add(toHex(r.id))
-        const v = await ledger.verifyAll()
-        if (v.problem)
-          problem ??= `verifyAll: ${v.problem.problem} at ${v.problem.author.slice(0, 12)}…/${v.problem.seq}`
-        for (const [author, head] of ledger.heads())
-          this.#checked.set(author, { seq: head.seq, id: hexBytes(head.id) })
-      } else {
-        problem ??= this.#checkNew(ledger)
-      }
-      this.records = ledger.count
-      const lost = (full ? this.#acknowledged : acks).filter((id) => !this.#present.has(id))
-      for (const id of lost) this.missing.add(id)
-      return { lost, problem, records: this.records }
-    } finally {
-      await ledger.close()
-    }
-  }
-
-  /** Hash links, sequence and signature of every record past the last checked head. */
-  #checkNew(ledger: Ledger): string | null {
-    const heads = ledger.heads()
-    for (const [author, done] of this.#checked) {
-      const head = heads.get(author)
-      if (!head || head.seq < done.seq)
-        return `author ${author.slice(0, 12)}… went back from seq ${done.seq} to ${head?.seq ?? 0}`
-    }
-    for (const [author, head] of heads) {
-      const done = this.#checked.get(author) ?? { seq: 0, id: new Uint8Array(0) }
-      let expect = done.seq
-      let prevId: Uint8Array | null = done.seq > 0 ? done.id : null
-      while (expect < head.seq) {
-        const page = ledger.range(author, expect + 1, 4096)
-        if (page.length === 0)
-          return `author ${author.slice(0, 12)}…: seq ${expect + 1} missing below head ${head.seq}`
-        for (const r of page) {
-          const where = `author ${author.slice(0, 12)}… seq ${r.seq}`
-          if (r.seq !== expect + 1) return `${where}: sequence gap, expected ${expect + 1}`
-          if (prevId ? !r.prev || !equalBytes(r.prev, prevId) : r.prev !== null)
-            return `${where}: does not link to the record before it`
-          if (!equalBytes(recordId(r.bytes), r.id)) return `${where}: does not hash to its id`
-          if (!verifySignature(r)) return `${where}: signature does not verify`
-          this.#present.add(toHex(r.id))
-          prevId = r.id
-          expect = r.seq
-        }
-      }
-      this.#checked.set(author, { seq: head.seq, id: hexBytes(head.id) })
-    }
-    return null
-  }
-}
-
-function hexBytes(hex: string): Uint8Array {
-  return Uint8Array.from(Buffer.from(hex, 'hex'))
-}
-
-// ── processes and ports ────────────────────────────────────────────────────────────────
-
-interface Socat {
-  /** The end the reader opens. */
-  a: string
-  /** The end the badge frames are written to. */
-  b: string
-  stop(): Promise<void>
-}
-
-/** `socat -d -d pty,raw,echo=0 pty,raw,echo=0` with links a and b in `dir` (as devices/readers/testing/pty.ts). */
-async function startSocat(dir: string): Promise<Socat> {
-  const a = join(dir, 'a')
-  const b = join(dir, 'b')
-  rmSync(a, { force: true })
-  rmSync(b, { force: true })
-  const p = spawn('socat', ['-d', '-d', `pty,raw,echo=0,link=${a}`, `pty,raw,echo=0,link=${b}`], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  })
-  track(p)
-  let stderr = ''
-  p.stderr!.on('data', (d) => {
-    stderr += d
-  })
-  const exited = new Promise<void>((resolve) => p.once('exit', () => resolve()))
-  const stop = async () => {
-    if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL')
-    await exited
-    rmSync(a, { force: true })
-    rmSync(b, { force: true })
-  }
-  const deadline = Date.now() + 10_000
-  while (!(existsSync(a) && existsSync(b))) {
-    if (p.exitCode !== null || p.signalCode !== null || Date.now() > deadline) {
-      await stop()
-      throw new Error(`socat did not create ${a} and ${b}:\n${stderr}`)
-    }
-    await sleep(10)
-  }
-  return { a, b, stop }
-}
-
-/** `n` distinct free loopback ports (bound together, then released). */
-async function freePorts(n: number): Promise<number[]> {
-  const servers = await Promise.all(
-    Array.from(
-      { length: n },
-      () =>
-        new Promise<import('node:net').Server>((resolve) => {
-          const s = createServer()
-          s.listen(0, '127.0.0.1', () => resolve(s))
-        }),
-    ),
-  )
-  const ports = servers.map((s) => (s.address() as { port: number }).port)
-  await Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r()))))
-  return ports
-}
-
-async function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined
-  try {
-    return await Promise.race([
-      p,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(what)), ms)
-      }),
-    ])
-  } finally {
-    clearTimeout(timer)
-  }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms))
 }

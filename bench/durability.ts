@@ -11,7 +11,8 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { killLiveProcesses, runDurability } from './durability-harness.ts'
+import { runDurability } from './durability-harness.ts'
+import { killLiveProcesses } from './durability-processes.ts'
 
 function arg(args: string[], name: string, dflt: number): number {
   const i = args.indexOf(`--${name}`)
