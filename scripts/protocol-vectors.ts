@@ -130,6 +130,16 @@ function recordVector(
   }
 }
 
+/** The genesis record under another signature `sig`: it decodes; whether it verifies. */
+function resignedFields(genesis: SignedRecord, sig: Uint8Array): Array<[string, string]> {
+  return [
+    ['wire_hex', toHex(concat(sig, genesis.bytes))],
+    ['decode', 'ok'],
+    ['node_verify', String(verifySignature({ ...genesis, sig }))],
+    ...nobleVerdicts(sig, genesis.id, genesis.author),
+  ]
+}
+
 export interface Derived {
   admin: KeyPair
   device: KeyPair
@@ -266,25 +276,14 @@ export async function deriveVectors(): Promise<Derived> {
   vectors.push({
     name: 'genesis-bad-sig',
     note: 'The genesis with bit 0 of byte 32 of the signature (the low byte of S) flipped: decodes, must not verify.',
-    fields: [
-      ['wire_hex', toHex(concat(flipped, genesis.bytes))],
-      ['decode', 'ok'],
-      ['node_verify', String(verifySignature({ ...genesis, sig: flipped }))],
-      ...nobleVerdicts(flipped, genesis.id, genesis.author),
-    ],
+    fields: [...resignedFields(genesis, flipped)],
   })
 
   const sPlusL = withSPlusL(genesis.sig)
   vectors.push({
     name: 'genesis-s-plus-l',
     note: 'The genesis signature with S replaced by S + L (still < 2^256): equal modulo L, so a verifier that reduces S would accept it. Strict verification refuses it.',
-    fields: [
-      ['sig', toHex(sPlusL)],
-      ['wire_hex', toHex(concat(sPlusL, genesis.bytes))],
-      ['decode', 'ok'],
-      ['node_verify', String(verifySignature({ ...genesis, sig: sPlusL }))],
-      ...nobleVerdicts(sPlusL, genesis.id, genesis.author),
-    ],
+    fields: [['sig', toHex(sPlusL)], ...resignedFields(genesis, sPlusL)],
   })
 
   const reordered = encodeKeysBytewise(genesis)
@@ -384,13 +383,7 @@ export async function deriveVectors(): Promise<Derived> {
   vectors.push({
     name: 'genesis-mixed-order-r',
     note: 'A second signature of the genesis by key-admin whose R has an order-8 component. Cofactored verifiers (noble in both modes) accept it; the protocol is cofactorless (OpenSSL) and refuses it.',
-    fields: [
-      ['sig', toHex(mixed)],
-      ['wire_hex', toHex(concat(mixed, genesis.bytes))],
-      ['decode', 'ok'],
-      ['node_verify', String(verifySignature({ ...genesis, sig: mixed }))],
-      ...nobleVerdicts(mixed, genesis.id, genesis.author),
-    ],
+    fields: [['sig', toHex(mixed)], ...resignedFields(genesis, mixed)],
   })
 
   return { admin, device, genesis, vectors }

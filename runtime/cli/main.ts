@@ -28,18 +28,21 @@ export function buildProgram(io: Io): Command {
     .showSuggestionAfterError(true)
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s), outputError: () => {} })
-  program.addCommand(runCommand(io))
-  program.addCommand(statusCommand(io))
-  program.addCommand(doctorCommand(io))
-  program.addCommand(siteCommand(io))
-  program.addCommand(memberCommand(io))
-  program.addCommand(badgeCommand(io))
-  program.addCommand(doorCommand(io))
-  program.addCommand(certCommand(io))
-  program.addCommand(ledgerCommand(io))
-  program.addCommand(safeStateCommand(io))
-  program.addCommand(selfTestCommand(io))
-  program.addCommand(verifyReleaseCommand(io))
+  const commands = [
+    runCommand,
+    statusCommand,
+    doctorCommand,
+    siteCommand,
+    memberCommand,
+    badgeCommand,
+    doorCommand,
+    certCommand,
+    ledgerCommand,
+    safeStateCommand,
+    selfTestCommand,
+    verifyReleaseCommand,
+  ]
+  for (const command of commands) program.addCommand(command(io))
   const configure = (cmd: Command) => {
     cmd.exitOverride().showSuggestionAfterError(true).configureOutput(program.configureOutput())
     for (const sub of cmd.commands) configure(sub)

@@ -7,13 +7,13 @@
  * (to prove an output moves while the ledger has not written anything).
  */
 import type { Output } from '../../../devices/outputs/index.ts'
-import { Buzzer, Led, Lock, ToolRelay } from '../../../devices/outputs/index.ts'
 import type { FakeClock } from '../../../runtime/core/clock.ts'
 import type { KeyPair } from '../../../runtime/core/keys.ts'
 import type { AppendResult, Ledger } from '../../../runtime/core/ledger/ledger.ts'
 import type { Logger } from '../../../runtime/core/log.ts'
-import type { Dapp, DappEvents, DappRuntimeContext, OutputsView, QueryHandler } from '../../contract.ts'
+import type { Dapp, DappEvents, DappRuntimeContext, QueryHandler } from '../../contract.ts'
 import { dappErrors } from '../../contract.ts'
+import { outputsView } from '../../outputs.ts'
 
 export interface AppendCall {
   type: string
@@ -107,7 +107,7 @@ export class TestHost {
       clock,
       state: ledger.view,
       node: { key: key.id, role: ledger.roleOf(key.id) },
-      outputs: this.#outputs(),
+      outputs: outputsView((name) => this.#opts.outputs.get(name)),
       append: (type, body) => {
         if (!owns.has(type)) return Promise.reject(dappErrors.DAPP_NOT_OWNER(dapp.name, type))
         const historyAtCall = this.#opts.actuated()
@@ -156,21 +156,6 @@ export class TestHost {
     this.#closed = true
     await this.settle().catch(() => {})
     return true
-  }
-
-  #outputs(): OutputsView {
-    const outputs = this.#opts.outputs
-    const find = <T>(name: string, kind: string, type: new (...a: never[]) => T): T => {
-      const device = outputs.get(name)
-      if (!(device instanceof type)) throw dappErrors.DAPP_OUTPUT(name, kind)
-      return device
-    }
-    return {
-      lock: (name) => find(name, 'lock', Lock),
-      relay: (name) => find(name, 'relay', ToolRelay),
-      led: (name) => find(name, 'led', Led),
-      buzzer: (name) => find(name, 'buzzer', Buzzer),
-    }
   }
 
   #track(p: Promise<unknown>): void {

@@ -34,8 +34,9 @@ function checkMember(member: string | undefined, flag: string): void {
     throw errors.CLI_USAGE(`${flag} "${member}" is not a member id ([a-z0-9][a-z0-9._-]{0,63})`)
 }
 
-async function write(io: Io, config: Config, keyFile: string, type: string, body: unknown, done: string) {
-  const key = readKeyFile(keyFile)
+/** Writes `body` signed by the admin key of `opts` and says `done`; a rejection is an error. */
+async function write(io: Io, config: Config, opts: WriteOpts, type: string, body: unknown, done: string) {
+  const key = readKeyFile(adminKeyFile(config, opts.adminKey))
   const w = await writeRecord(config, key, type, body)
   if (w.rejection) throw certErrors.REJECTED(type, w.rejection.code, w.rejection.detail)
   io.out(`${done} (record ${w.id}, via ${w.via})\n`)
@@ -89,14 +90,7 @@ export function certCommand(io: Io): Command {
           expires: opts.expires ?? null,
           after,
         }
-        await write(
-          io,
-          config,
-          adminKeyFile(config, opts.adminKey),
-          'certifications.grant',
-          body,
-          `granted ${tool} to ${member}`,
-        )
+        await write(io, config, opts, 'certifications.grant', body, `granted ${tool} to ${member}`)
       },
     )
 
@@ -116,14 +110,7 @@ export function certCommand(io: Io): Command {
         throw errors.CLI_USAGE('--reason must be 1–256 characters')
       const config = configFrom(io, opts.config)
       const body = { member, tool, reason: opts.reason, trainer: opts.trainer ?? null }
-      await write(
-        io,
-        config,
-        adminKeyFile(config, opts.adminKey),
-        'certifications.revoke',
-        body,
-        `revoked ${tool} from ${member}`,
-      )
+      await write(io, config, opts, 'certifications.revoke', body, `revoked ${tool} from ${member}`)
     })
 
   cmd
