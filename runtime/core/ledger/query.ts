@@ -45,6 +45,12 @@ export class LedgerQuery {
     return this.#p.checkpointer?.stats ?? null
   }
 
+  /** What a summary of this ledger states: every author's head, the record count, the state hash. */
+  tip(): { heads: Map<string, { seq: number; id: string }>; count: number; stateHash: string } {
+    const p = this.#p
+    return { heads: p.authors.heads(), count: p.store?.count ?? 0, stateHash: p.state.hash }
+  }
+
   /** Signed records of one author from `fromSeq` (inclusive), at most `limit`. */
   range(authorHex: string, fromSeq: number, limit: number): SignedRecord[] {
     const store = this.#p.store
