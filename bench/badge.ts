@@ -100,7 +100,7 @@ async function buildLedger(dir: string, records: number, members: number): Promi
 
 /** The door decision (dapps/door-access decide): reads memory only. */
 function decide(ledger: Ledger, credential: Credential): boolean {
-  return doorDecide(ledger.state, { door: 'front', credential, now: Date.now(), tz: TZ, offline: false })
+  return doorDecide(ledger.view, { door: 'front', credential, now: Date.now(), tz: TZ, offline: false })
     .granted
 }
 

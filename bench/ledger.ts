@@ -7,8 +7,9 @@
  * - catchup_per_s: a peer's 100k-record chain ingested into an empty ledger in batches of
  *   1000, verified by re-hash + tip signature (authority records one by one), stored + folded,
  *   committed as relayed records (WAL synchronous=NORMAL, checkpoints on the worker) and
- *   decoded in place (the wires are the receiver's own buffers, as a received message is), as
- *   the sync engine does; the time includes writing the records' record_ids rows (index runs).
+ *   decoded in place (the wires are the receiver's own buffers, as a received message is),
+ *   through the ledger's catch-up session (steps of 50 ms); the time includes writing the
+ *   records' record_ids rows (index runs).
  * - state_rebuild_s_1m: fold of N (1M) records from scratch.
  * - open_s_1m, rss_mb_1m: a fresh process opens the N-record ledger and is ready to decide.
  * - bytes_per_record: database size / records, 200-byte bodies, after a WAL checkpoint.
@@ -59,21 +60,25 @@ export async function run(args: string[]): Promise<void> {
     await provision(src)
     await fill(src, 100_000 - src.count)
     const t1 = performance.now()
-    const verified = await src.verifyAll()
+    const verified = await src.query.verifyAll()
     const verifyS = (performance.now() - t1) / 1000
     if (verified.problem) throw new Error(`verify found ${JSON.stringify(verified.problem)}`)
-    const wires = [...src.records()].map(wireBytes)
+    const wires = [...src.query.records()].map(wireBytes)
     const dst = await openTestLedger({ dir, name: 'dst', checkpointWorker: true })
     const t2 = performance.now()
-    for (let i = 0; i < wires.length; i += 1000) {
-      const r = dst.ingest(wires.slice(i, i + 1000), { tipVerification: true, relayed: true, owned: true })
-      if (r.accepted !== Math.min(1000, wires.length - i))
-        throw new Error(`catch-up refused records: ${JSON.stringify(r)}`)
-    }
-    dst.settle()
-    // The record_ids rows of relayed records, as the sync engine writes them after a burst.
-    while (dst.idsBehind > 0) dst.indexIds()
-    dst.commitRelayed()
+    // As the sync engine does: each 1000-record message pushed to the ledger's catch-up
+    // session, worked through in steps until it has nothing left (records, index runs, commit).
+    const relay = dst.relay()
+    let refused = 0
+    for (let i = 0; i < wires.length; i += 1000)
+      relay.push(wires.slice(i, i + 1000), {
+        owned: true,
+        done: (r) => {
+          refused += r.refused + r.held
+        },
+      })
+    while (relay.step(50).more) {}
+    if (refused > 0 || dst.count !== src.count) throw new Error(`catch-up refused ${refused} records`)
     const catchupS = (performance.now() - t2) / 1000
     if (dst.stateHash !== src.stateHash) throw new Error('catch-up ended with another state hash')
     await src.close()
@@ -85,10 +90,10 @@ export async function run(args: string[]): Promise<void> {
     const fillS = await fill(big, N - big.count)
     const hash = big.stateHash
     const t3 = performance.now()
-    big.rebuild()
+    big.admin.rebuild()
     const rebuildS = (performance.now() - t3) / 1000
     if (big.stateHash !== hash) throw new Error('rebuild changed the state hash')
-    big.db.pragma('wal_checkpoint(TRUNCATE)')
+    big.admin.checkpoint()
     await big.close()
     const bytes = statSync(join(dir, 'big.db')).size
     const probe = JSON.parse(

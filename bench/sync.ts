@@ -104,7 +104,7 @@ async function pair(dir: string, name: string) {
     ADMIN,
   )
   const b = await openTestLedger({ dir, name: `${name}-b`, checkpointWorker: true })
-  b.ingest([...a.records()].map(wireBytes))
+  b.ingest([...a.query.records()].map(wireBytes))
   return { a, b }
 }
 
@@ -195,7 +195,7 @@ export async function run(args: string[]): Promise<void> {
       const at = performance.now()
       setTimeout(() => {
         const t = performance.now()
-        r.b.state.get('test/a50') // the decision's lookup, on B's event loop
+        r.b.view.get('test/a50') // the decision's lookup, on B's event loop
         decideMs.push(performance.now() - t + (t - at - 2 > 0 ? t - at - 2 : 0))
         sample()
       }, 2)

@@ -69,7 +69,7 @@ export class DappHost extends Resource {
     const log = this.#opts.log.child({ dapp: dapp.name })
     const running: Running = { dapp, queries: new Map(), timers: [], status: 'running' }
     this.running.set(dapp.name, running)
-    const notLoaded = this.#opts.ledger.failedDapps.get(dapp.name)
+    const notLoaded = this.#opts.ledger.admin.failedDapps.get(dapp.name)
     if (notLoaded) {
       running.status = 'failed'
       running.error = notLoaded

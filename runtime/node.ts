@@ -378,7 +378,7 @@ export class LatchkeyNode extends Resource {
     return {
       node: { name: this.config.node.name, key: this.key?.id ?? '' },
       site: site
-        ? { id: toHex(site), name: ledger.state.get<{ name: string }>('site/info')?.name ?? null }
+        ? { id: toHex(site), name: ledger.view.get<{ name: string }>('site/info')?.name ?? null }
         : null,
       version: VERSION,
       ready: this.opened,
@@ -389,7 +389,7 @@ export class LatchkeyNode extends Resource {
       peers: this.sync?.opened ? this.sync.peers() : [],
       sync: this.sync?.opened ? { ...this.sync.counters } : null,
       clock: ledger
-        ? { refusedAhead: ledger.clock.refusedAhead, steppedBackMs: ledger.clock.backwardsMs }
+        ? { refusedAhead: ledger.admin.clock.refusedAhead, steppedBackMs: ledger.admin.clock.backwardsMs }
         : { refusedAhead: 0, steppedBackMs: 0 },
       uptimeS: Math.round((this.now() - this.#startedAt) / 100) / 10,
       http: this.http?.address ?? null,

@@ -46,7 +46,7 @@ describe('the CLI and the node agree on a ledger', () => {
         admin,
       )
       expect(revoke.rejection?.code).toBe('site.NOT_APPROVED')
-      const keys = ledger.state.list('site/key/').map(([k]) => k.slice('site/key/'.length))
+      const keys = ledger.view.list('site/key/').map(([k]) => k.slice('site/key/'.length))
       seen = {
         stateHash: ledger.stateHash,
         roles: Object.fromEntries(keys.map((k) => [k, ledger.roleOf(k)])),

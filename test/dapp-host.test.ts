@@ -90,7 +90,7 @@ describe('dapp host', () => {
         at: 0,
       })
       await expect.poll(async () => ((await (await fetch(url)).json()) as { total: number }).total).toBe(8)
-      const tail = [...node.ledger!.records()].at(-1)!
+      const tail = [...node.ledger!.query.records()].at(-1)!
       expect(tail.type).toBe('counter.add')
       expect(Buffer.from(tail.author).toString('hex')).toBe(node.key!.id)
       const missing = await fetch(`http://127.0.0.1:${port}/api/v1/dapps/counter/nope`)
@@ -112,7 +112,9 @@ describe('dapp host', () => {
       expect(byName.broken).toMatchObject({ status: 'failed', error: 'boom' })
       expect(byName.sleepy).toMatchObject({ status: 'failed', error: 'did not become ready within 200 ms' })
       expect(byName.counter).toMatchObject({ status: 'running' })
-      expect(node.ledger!.failedDapps.get('needy')).toMatch(/needs dapp membership, which is not loaded/)
+      expect(node.ledger!.admin.failedDapps.get('needy')).toMatch(
+        /needs dapp membership, which is not loaded/,
+      )
       expect(byName.needy).toMatchObject({ status: 'failed' })
       expect(
         lines.some((l) => typeof l.msg === 'string' && l.msg.includes('dapp broken failed to start')),

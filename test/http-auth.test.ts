@@ -279,7 +279,7 @@ describe('HTTP API: closed by default', () => {
         code: 'LK_RECORD_NODE_KEY',
         status: 403,
       })
-      expect(s.node.ledger!.state.get('membership/member/mallory')).toBeUndefined()
+      expect(s.node.ledger!.view.get('membership/member/mallory')).toBeUndefined()
       expect(s.node.ledger!.count).toBe(count)
     })
   })

@@ -114,7 +114,7 @@ describe('ledger prepare/submit', () => {
         'certifications.UNKNOWN_MEMBER',
       ])
       expect({ count: node.ledger!.count, hash: node.ledger!.stateHash }).toEqual(before)
-      expect(node.ledger!.quarantined()).toEqual([])
+      expect(node.ledger!.query.quarantined()).toEqual([])
     } finally {
       await node.close()
     }
@@ -142,7 +142,7 @@ describe('ledger prepare/submit', () => {
         expect(error.code).toMatch(/^LK_/)
       }
       expect(node.ledger!.stateHash).toBe(before)
-      expect(node.ledger!.quarantined()).toEqual([])
+      expect(node.ledger!.query.quarantined()).toEqual([])
     } finally {
       await node.close()
     }

@@ -270,7 +270,7 @@ describe('docs/PROTOCOL.md test vectors', () => {
     try {
       const wires = positives.map(([name]) => hexField(name, 'wire_hex'))
       expect(ledger.ingest(wires).accepted).toBe(4)
-      const held = ledger.state.list('').map(([key]) => `${key} ${toHex(ledger.state.entryBytes(key)!)}`)
+      const held = ledger.view.list('').map(([key]) => `${key} ${toHex(ledger.query.stateBytes(key)!)}`)
       expect(held).toEqual(vectors.get('state')!.get('entry'))
       expect(ledger.stateHash).toBe(field('state', 'state_hash'))
     } finally {

@@ -40,7 +40,7 @@ describe('refused admin input is never stored', () => {
       const count = async () => {
         const l = await openLocalLedger({ err: () => {} }, config)
         try {
-          return { records: l.count, hash: l.stateHash, quarantined: l.quarantined().length }
+          return { records: l.count, hash: l.stateHash, quarantined: l.query.quarantined().length }
         } finally {
           await l.close()
         }
@@ -65,7 +65,7 @@ describe('refused admin input is never stored', () => {
       const before = {
         records: ledger.count,
         hash: ledger.stateHash,
-        quarantined: ledger.quarantined().length,
+        quarantined: ledger.query.quarantined().length,
       }
       const port = String(node.http!.address!.port)
       const r = await cli({ ...env, LATCHKEY_HTTP_PORT: port }, dir, ...argv)
@@ -74,7 +74,7 @@ describe('refused admin input is never stored', () => {
       expect({
         records: ledger.count,
         hash: ledger.stateHash,
-        quarantined: ledger.quarantined().length,
+        quarantined: ledger.query.quarantined().length,
       }).toEqual(before)
     } finally {
       await node.close()

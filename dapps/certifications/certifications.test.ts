@@ -132,7 +132,7 @@ describe('certifications.grant', () => {
       const g = await append(s.l, GRANT, boardGrant(body as BoardBody, s.t.now), DEVICE)
       expect(g.code).toBe('certifications.NOT_TRAINER')
       expect(s.l.count).toBe(count + 1)
-      expect(s.l.rejectionOf(g.id)?.detail).toBeTruthy()
+      expect(s.l.query.rejectionOf(g.id)?.detail).toBeTruthy()
       expect(cert(s.l, (body as { member: string }).member, (body as { tool: string }).tool)?.grant).not.toBe(
         g.id,
       )
@@ -348,7 +348,7 @@ describe('certifications queries and determinism', () => {
     expect(together.stateHash).toBe(l.stateHash)
     // And a rebuild from scratch agrees.
     const hash = l.stateHash
-    l.rebuild()
+    l.admin.rebuild()
     expect(l.stateHash).toBe(hash)
   })
 })

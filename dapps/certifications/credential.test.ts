@@ -113,7 +113,7 @@ describe('signed credentials', () => {
 
     // A second site with the same keys: its genesis and enrolment are genuine, but not this site's.
     const other = await openLedger()
-    await other.createGenesis('Other Space', [ADMIN.publicKey], ADMIN)
+    await other.admin.createGenesis('Other Space', [ADMIN.publicKey], ADMIN)
     await other.append('site.enrol', { key: DEVICE.publicKey, role: 'device', name: 'door-1' }, ADMIN)
     await put(other, member('alice'))
     const otherProof = open(exportCredential(other, 'alice', DEVICE)).proof

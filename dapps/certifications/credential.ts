@@ -96,7 +96,7 @@ function enrolmentProof(ledger: Ledger, keyHex: string): SignedRecord[] {
   let hex = keyHex
   for (let depth = 0; depth < MAX_PROOF; depth++) {
     const info = ledger.view.get<KeyInfo>(keyStateKey(hex))
-    const record = info ? ledger.range(info.by, info.at, 1)[0] : undefined
+    const record = info ? ledger.query.range(info.by, info.at, 1)[0] : undefined
     if (!info || !record) throw certErrors.SIGNER_NOT_ENROLLED(keyHex)
     chain.push(record)
     if (record.type === 'site.genesis') return chain.reverse()
@@ -122,7 +122,7 @@ export function exportCredential(ledger: Ledger, member: string, signer: Signer)
     member,
     name: m?.name ?? null,
     certs,
-    issuedAt: ledger.clock.tick().ms,
+    issuedAt: ledger.admin.clock.tick().ms,
     signer: signerHex,
   } satisfies CredentialPayload)
   const sig = new Uint8Array(edSign(null, message(payload), signer.privateKeyObject))

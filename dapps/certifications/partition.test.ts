@@ -70,8 +70,8 @@ describe('revocation beats a concurrent grant', () => {
       expect(a.stateHash).toBe(b.stateHash)
       for (const l of [a, b]) {
         expect(holds(l, 'alice', 'laser')).toBeUndefined()
-        expect(l.rejectionOf(revoke.id)).toBeNull()
-        expect(l.rejectionOf(grant.id)).toBeNull() // applied, and cancelled by the revocation
+        expect(l.query.rejectionOf(revoke.id)).toBeNull()
+        expect(l.query.rejectionOf(grant.id)).toBeNull() // applied, and cancelled by the revocation
         expect(holds(l, 'bob', 'laser')?.trainer).toBe(true)
       }
 
@@ -122,7 +122,7 @@ describe('authority changes while partitioned', () => {
     expect(a.count).toBe(b.count)
     expect(a.stateHash).toBe(b.stateHash)
     for (const l of [a, b]) {
-      expect(l.rejectionOf(grant.id)?.code).toBe(Reason.REVOKED)
+      expect(l.query.rejectionOf(grant.id)?.code).toBe(Reason.REVOKED)
       expect(holds(l, 'carol', 'laser')).toBeUndefined()
       expect(l.roleOf(ADMIN2.id)).toBeNull()
     }
@@ -138,7 +138,7 @@ describe('authority changes while partitioned', () => {
     exchange(a, b)
     expect(a.stateHash).toBe(b.stateHash)
     for (const l of [a, b]) {
-      expect(l.rejectionOf(grant.id)?.code).toBe(Reason.REVOKED)
+      expect(l.query.rejectionOf(grant.id)?.code).toBe(Reason.REVOKED)
       expect(holds(l, 'carol', 'laser')).toBeUndefined()
     }
   })
@@ -162,10 +162,10 @@ describe('authority changes while partitioned', () => {
       for (const l of [a, b]) {
         expect(holds(l, 'bob', 'laser')).toBeUndefined()
         if (order === 'sign-off sorts first') {
-          expect(l.rejectionOf(signOff.id)).toBeNull()
+          expect(l.query.rejectionOf(signOff.id)).toBeNull()
           expect(holds(l, 'carol', 'laser')?.grantedBy).toBe('bob')
         } else {
-          expect(l.rejectionOf(signOff.id)?.code).toBe('certifications.NOT_TRAINER')
+          expect(l.query.rejectionOf(signOff.id)?.code).toBe('certifications.NOT_TRAINER')
           expect(holds(l, 'carol', 'laser')).toBeUndefined()
         }
       }

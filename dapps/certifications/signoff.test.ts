@@ -190,17 +190,17 @@ describe('the verdict depends on the record alone', () => {
     const ok = await board()
     const late = await board(reads(t.now - SIGNOFF_MAX_AGE_MS - 1))
     const none = await board(null)
-    const verdicts = () => [ok, late, none].map((g) => l.rejectionOf(g.id)?.code ?? null)
+    const verdicts = () => [ok, late, none].map((g) => l.query.rejectionOf(g.id)?.code ?? null)
     expect(verdicts()).toEqual([null, 'certifications.SIGNOFF_CLOCK', 'certifications.NO_SIGNOFF'])
     const hash = l.stateHash
     t.now += 24 * 3600_000
-    l.rebuild()
+    l.admin.rebuild()
     expect(l.stateHash).toBe(hash)
     expect(verdicts()).toEqual([null, 'certifications.SIGNOFF_CLOCK', 'certifications.NO_SIGNOFF'])
     const fresh = await openLedger() // the real wall clock, months after the records
     fresh.ingest(wiresOf(l))
     expect(fresh.stateHash).toBe(hash)
-    expect(fresh.rejectionOf(late.id)?.code).toBe('certifications.SIGNOFF_CLOCK')
+    expect(fresh.query.rejectionOf(late.id)?.code).toBe('certifications.SIGNOFF_CLOCK')
   })
 
   it('the rule files read no clock', () => {

@@ -88,11 +88,11 @@ export async function append(
 ): Promise<{ id: string; code: string | null }> {
   const r = await l.append(type, body, signer)
   const id = toHex(r.record.id)
-  expect(l.rejectionOf(id)?.code ?? null).toBe(r.rejection?.code ?? null)
+  expect(l.query.rejectionOf(id)?.code ?? null).toBe(r.rejection?.code ?? null)
   return { id, code: r.rejection?.code ?? null }
 }
 
-export const wiresOf = (l: Ledger) => [...l.records()].map(wireBytes)
+export const wiresOf = (l: Ledger) => [...l.query.records()].map(wireBytes)
 
 /** Each side ingests everything the other holds. */
 export function exchange(a: Ledger, b: Ledger): void {

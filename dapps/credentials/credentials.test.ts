@@ -60,7 +60,7 @@ async function put(l: Ledger, type: string, body: unknown, by: Signer = ADMIN): 
   const before = l.count
   const { record, rejection } = await l.append(type, body, by)
   expect(l.count).toBe(before + 1)
-  expect(l.rejectionOf(toHex(record.id))?.code ?? null).toBe(rejection?.code ?? null)
+  expect(l.query.rejectionOf(toHex(record.id))?.code ?? null).toBe(rejection?.code ?? null)
   return rejection?.code ?? null
 }
 
@@ -271,8 +271,8 @@ describe('credentials merge across partitions', () => {
     await a.append('site.enrol', { key: ADMIN2.publicKey, role: 'admin', name: 'second admin' }, ADMIN)
     for (const m of members) await a.append('membership.put', m, ADMIN)
     const sync = () => {
-      const fromA = [...a.records()].map(wireBytes)
-      a.ingest([...b.records()].map(wireBytes))
+      const fromA = [...a.query.records()].map(wireBytes)
+      a.ingest([...b.query.records()].map(wireBytes))
       b.ingest(fromA)
     }
     sync()
@@ -285,8 +285,8 @@ describe('credentials merge across partitions', () => {
     expect(a.stateHash).toBe(b.stateHash)
     for (const l of [a, b]) {
       expect(l.view.get(badgeKey('em:5'))).toMatchObject({ member: 'bob' })
-      expect(l.rejectionOf(toHex(onA.record.id))?.code).toBe('credentials.IN_USE')
-      expect(l.rejectionOf(toHex(onB.record.id))).toBeNull()
+      expect(l.query.rejectionOf(toHex(onA.record.id))?.code).toBe('credentials.IN_USE')
+      expect(l.query.rejectionOf(toHex(onB.record.id))).toBeNull()
       expect(badgesOf(l.view, 'alice')).toEqual([])
     }
   })
@@ -296,7 +296,7 @@ describe('credentials: loading and queries', () => {
   it('needs membership 1.x loaded first', async () => {
     const l = await openTestLedger({ dapps: [ledgerDapp(credentials)] })
     onTestFinished(() => l.close())
-    expect(l.failedDapps.get('credentials')).toMatch(/needs dapp membership/)
+    expect(l.admin.failedDapps.get('credentials')).toMatch(/needs dapp membership/)
   })
 
   it('badge and badges answer from state', async () => {

@@ -110,11 +110,11 @@ describe('enrolment at a reader', () => {
     const before = ledger.count
     expect(await present(NEW_BADGE)).toMatchObject({ step: 'bind', member: 'alice', enrolledBy: 'sam' })
     expect(ledger.count).toBe(before + 1)
-    const tail = [...ledger.records()].find(
+    const tail = [...ledger.query.records()].find(
       (r) => r.type === 'credentials.bind' && toHex(r.author) === DEVICE.id,
     )!
     expect(tail).toBeDefined()
-    expect(ledger.rejectionOf(toHex(tail.id))).toBeNull()
+    expect(ledger.query.rejectionOf(toHex(tail.id))).toBeNull()
     expect(ledger.view.get<BadgeEntry>(badgeKey(NEW_BADGE))).toEqual({
       id: NEW_BADGE,
       member: 'alice',
@@ -192,7 +192,7 @@ describe('enrolment on a running node', () => {
     await new Promise((r) => setImmediate(r))
     read(NEW_BADGE)
     await expect.poll(() => ledger.view.get<BadgeEntry>(badgeKey(NEW_BADGE))?.member).toBe('alice')
-    const bind = [...ledger.records()].find(
+    const bind = [...ledger.query.records()].find(
       (r) => r.type === 'credentials.bind' && toHex(r.author) === node.key!.id,
     )
     expect(bind).toBeDefined()

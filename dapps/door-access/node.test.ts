@@ -89,7 +89,7 @@ describe('door-access and machine-lockout in a node', () => {
       await expect.poll(() => gpio.levels({ name: 'GPIO27' })).toEqual([0, 1])
 
       const types = () =>
-        [...ledger.records()]
+        [...ledger.query.records()]
           .map((r) => r.type)
           .filter((t) => t.startsWith('door-access.') || t.startsWith('machine-lockout.'))
       await expect

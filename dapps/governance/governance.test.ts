@@ -42,7 +42,7 @@ async function threeAdmins(clock?: HybridClock): Promise<Ledger> {
 async function rec(l: Ledger, type: string, body: unknown, signer: Signer) {
   const r = await l.append(type, body, signer)
   const id = toHex(r.record.id)
-  expect(l.rejectionOf(id)?.code ?? null).toBe(r.rejection?.code ?? null)
+  expect(l.query.rejectionOf(id)?.code ?? null).toBe(r.rejection?.code ?? null)
   return { id, code: r.rejection?.code ?? null }
 }
 
@@ -130,7 +130,7 @@ describe('governance', () => {
     await rec(l, PROPOSE, { id: 'ok', change: { kind: 'grace-period', ms: 600_000 } }, ADMIN)
     expect((await rec(l, APPROVE, { proposal: 'ok' }, DEVICE)).code).toBe('governance.NOT_ADMIN')
     expect(l.count).toBe(count + 3)
-    expect(l.rejectionOf(p.id)?.detail).toContain('admin')
+    expect(l.query.rejectionOf(p.id)?.detail).toContain('admin')
     expect(proposal(l, 'ok')?.status).toBe('pending')
   })
 
@@ -212,14 +212,14 @@ describe('governance', () => {
       ADMIN,
     )
     const b = await open(new HybridClock({ now: () => t.now }))
-    b.ingest([...a.records()].map(wireBytes))
+    b.ingest([...a.query.records()].map(wireBytes))
     t.now += 10
     await rec(a, APPROVE, { proposal: 'lock' }, ADMIN3)
     t.now += 10
     await rec(b, APPROVE, { proposal: 'lock' }, ADMIN2)
     for (const l of [a, b]) expect(getPolicy(l.view).lockdown).toBe(true)
-    const fromA = [...a.records()].map(wireBytes)
-    a.ingest([...b.records()].map(wireBytes))
+    const fromA = [...a.query.records()].map(wireBytes)
+    a.ingest([...b.query.records()].map(wireBytes))
     b.ingest(fromA)
     expect(a.stateHash).toBe(b.stateHash)
     for (const l of [a, b]) {
@@ -236,7 +236,7 @@ describe('governance', () => {
     const a = await twoOfThree(new HybridClock({ now: () => t.now }))
     await rec(a, PROPOSE, { id: 'grace', change: { kind: 'grace-period', ms: 600_000 } }, ADMIN)
     const b = await open(new HybridClock({ now: () => t.now }))
-    b.ingest([...a.records()].map(wireBytes))
+    b.ingest([...a.query.records()].map(wireBytes))
     t.now += 10
     // With quorum 2, removing an admin needs an approved proposal before the site.revoke merges.
     await rec(a, PROPOSE, { id: 'rm3', change: { kind: 'remove-admin', key: ADMIN3.publicKey } }, ADMIN)
@@ -247,12 +247,12 @@ describe('governance', () => {
     t.now += 10
     const late = await rec(b, APPROVE, { proposal: 'grace' }, ADMIN3)
     expect(late.code).toBeNull()
-    const fromA = [...a.records()].map(wireBytes)
-    a.ingest([...b.records()].map(wireBytes))
+    const fromA = [...a.query.records()].map(wireBytes)
+    a.ingest([...b.query.records()].map(wireBytes))
     b.ingest(fromA)
     expect(a.stateHash).toBe(b.stateHash)
     for (const l of [a, b]) {
-      expect(l.rejectionOf(late.id)?.code).toBe('REVOKED')
+      expect(l.query.rejectionOf(late.id)?.code).toBe('REVOKED')
       expect(proposal(l, 'grace')?.status).toBe('pending')
       expect(getPolicy(l.view).gracePeriodMs).toBe(DEFAULT_POLICY.gracePeriodMs)
     }
@@ -298,7 +298,7 @@ describe('governance gates admin enrolment and revocation in the site dapp', () 
     expect(l.roleOf(newcomer.id)).toBe('admin')
     // The same holds after a rebuild: the authority pass folds the governance records too.
     const hash = l.stateHash
-    l.rebuild()
+    l.admin.rebuild()
     expect(l.stateHash).toBe(hash)
     expect(l.roleOf(newcomer.id)).toBe('admin')
   })

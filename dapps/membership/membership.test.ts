@@ -48,7 +48,7 @@ async function put(l: Ledger, type: string, body: unknown, by: Signer = ADMIN): 
   const before = l.count
   const { record, rejection } = await l.append(type, body, by)
   expect(l.count).toBe(before + 1)
-  expect(l.rejectionOf(toHex(record.id))?.code ?? null).toBe(rejection?.code ?? null)
+  expect(l.query.rejectionOf(toHex(record.id))?.code ?? null).toBe(rejection?.code ?? null)
   return rejection?.code ?? null
 }
 
@@ -148,7 +148,7 @@ function fakeTime(start = 1_700_000_000_000) {
   const t = { now: start }
   return { t, clock: () => new HybridClock({ now: () => t.now }) }
 }
-const wiresOf = (l: Ledger) => [...l.records()].map(wireBytes)
+const wiresOf = (l: Ledger) => [...l.query.records()].map(wireBytes)
 function exchange(a: Ledger, b: Ledger): void {
   const fromA = wiresOf(a)
   const intoA = a.ingest(wiresOf(b))

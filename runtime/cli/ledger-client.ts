@@ -54,9 +54,9 @@ async function writeToFile(config: Config, key: KeyPair, type: string, body: unk
   // Called without the command's Io: its warnings go to this process's stderr.
   const ledger = await openLocalLedger({ err: (t) => process.stderr.write(t) }, config, { write: true })
   try {
-    const r = ledger.prepare(type, encodeBody(body), key.publicKey)
+    const r = ledger.admin.prepare(type, encodeBody(body), key.publicKey)
     const sig = new Uint8Array(sign(null, r.id, key.privateKeyObject))
-    const done = ledger.submit(wireBytes({ sig, bytes: r.bytes }), { author: key.id })
+    const done = ledger.admin.submit(wireBytes({ sig, bytes: r.bytes }), { author: key.id })
     return { id: done.id, via: 'file', rejection: done.rejection }
   } finally {
     await ledger.close()

@@ -181,7 +181,7 @@ async function initInFile(opts: {
     if (ledger.site) throw errors.SITE_EXISTS(toHex(ledger.site))
     const admin = adminKey(opts)
     const node: KeyPair = loadOrCreateKeyFile(nodeKeyFile(config)).pair
-    const genesis = await ledger.createGenesis(opts.name, [admin.pair.publicKey], admin.pair)
+    const genesis = await ledger.admin.createGenesis(opts.name, [admin.pair.publicKey], admin.pair)
     const enrol = await ledger.append(
       'site.enrol',
       { key: node.publicKey, role: 'device', name: config.node.name },

@@ -11,6 +11,11 @@ export interface Clock {
   now(): number
   setTimeout(fn: () => void, ms: number): TimerHandle
   clearTimeout(handle: TimerHandle | null | undefined): void
+  /**
+   * Runs `fn` in the next turn of the event loop, after pending I/O; cancelled with
+   * clearTimeout. A clock without it is used through `setTimeout(fn, 0)`.
+   */
+  setImmediate?(fn: () => void): TimerHandle
 }
 
 /** The real clock: performance.now() and Node timers (unref'd: a pending timer never keeps a stopped node alive). */
@@ -22,7 +27,14 @@ export const systemClock: Clock = {
     return { id: Number(t[Symbol.toPrimitive]()), t } as TimerHandle
   },
   clearTimeout(handle) {
-    if (handle) clearTimeout((handle as unknown as { t: NodeJS.Timeout }).t)
+    if (!handle) return
+    const h = handle as unknown as { t?: NodeJS.Timeout; i?: NodeJS.Immediate }
+    if (h.i) clearImmediate(h.i)
+    else clearTimeout(h.t)
+  },
+  // Not unref'd: work handed to the next turn (a group commit) is what a caller awaits.
+  setImmediate(fn) {
+    return { id: 0, i: setImmediate(fn) } as TimerHandle
   },
 }
 
@@ -48,6 +60,11 @@ export class FakeClock implements Clock {
 
   clearTimeout(handle: TimerHandle | null | undefined): void {
     if (handle) this.#timers.delete(handle.id)
+  }
+
+  /** Due at once: fires on the next `advance` (`advance(0)` included). */
+  setImmediate(fn: () => void): TimerHandle {
+    return this.setTimeout(fn, 0)
   }
 
   /** Pending timers, for assertions. */

@@ -53,12 +53,12 @@ export function ledgerRoutes(http: RouteTable, opts: LedgerRouteOptions): void {
     if (typeof fields?.type !== 'string') throw httpErrors.BAD_REQUEST('`type` must be a record type')
     if (fields.author !== undefined && fields.author !== key)
       throw refusals.WRONG_AUTHOR(String(fields.author), key)
-    const r = open().prepare(fields.type, hexField(body, 'body'), fromHex(key))
+    const r = open().admin.prepare(fields.type, hexField(body, 'body'), fromHex(key))
     return { record: toHex(r.bytes), id: toHex(r.id) }
   }
   const submit: RouteHandler = ({ body, caller }) => {
     const key = writer(caller, opts.nodeKey)
-    return open().submit(hexField(body, 'wire'), { author: key })
+    return open().admin.submit(hexField(body, 'wire'), { author: key })
   }
   http.route('POST', '/api/v1/ledger/prepare', prepare)
   http.route('POST', '/api/v1/ledger/submit', submit)

@@ -59,7 +59,7 @@ export function siteRoutes(
       if (type !== 'site.genesis')
         throw httpErrors.BAD_REQUEST(`\`wire\` is a ${type} record, not a site.genesis`)
       // Checked and stored as any key holder's record: a refusal keeps nothing.
-      const { id } = ledger.submit(wire)
+      const { id } = ledger.admin.submit(wire)
       opts.created()
       return { site: id }
     },

@@ -129,13 +129,13 @@ export class Harness {
   /** The ledger's records of `type`, oldest first, with the reason any was not applied. */
   records(type: string): LedgerEntry[] {
     const out: LedgerEntry[] = []
-    for (const r of this.ledger.records()) {
+    for (const r of this.ledger.query.records()) {
       if (r.type !== type) continue
       out.push({
         type: r.type,
         body: decodeBody(r.body) as Record<string, unknown>,
         author: toHex(r.author),
-        rejection: this.ledger.rejectionOf(toHex(r.id)),
+        rejection: this.ledger.query.rejectionOf(toHex(r.id)),
       })
     }
     return out

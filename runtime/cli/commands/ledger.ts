@@ -32,7 +32,7 @@ export function ledgerCommand(io: Io): Command {
       }
       const ledger = await openLocalLedger(io, configFrom(io, opts.config))
       try {
-        const v = await ledger.verifyAll()
+        const v = await ledger.query.verifyAll()
         if (opts.json) io.out(`${JSON.stringify({ ok: !v.problem, ...v })}\n`)
         if (v.problem) throw errors.LEDGER_INVALID('the ledger', describe(v.problem))
         if (!opts.json) io.out(`ok: ${v.checked} records verified (hash links and signatures)\n`)
@@ -69,32 +69,19 @@ export function ledgerCommand(io: Io): Command {
         throw errors.CLI_USAGE(`--limit must be a whole number ≥ 1, not "${opts.limit}"`)
       const ledger = await openLocalLedger(io, configFrom(io, opts.config))
       try {
-        const rows = ledger.db
-          .prepare(
-            'SELECT a.key AS author, r.seq, r.ms, r.c, t.name AS type, r.id, r.body FROM records r JOIN authors a ON a.idx = r.author JOIN types t ON t.idx = r.type ORDER BY r.ms DESC, r.c DESC, r.id DESC LIMIT ?',
-          )
-          .all(limit) as Array<{
-          author: Uint8Array
-          seq: number
-          ms: number
-          c: number
-          type: string
-          id: Uint8Array
-          body: Uint8Array
-        }>
-        for (const row of rows.reverse()) {
+        for (const row of ledger.query.recent(limit)) {
           const id = toHex(row.id)
-          const rejection = ledger.rejectionOf(id)
-          const status = ledger.statusOf(id)
+          const rejection = ledger.query.rejectionOf(id)
+          const status = ledger.query.statusOf(id)
           const body = summarize(decodeBody(row.body))
           if (opts.json) {
             io.out(
-              `${JSON.stringify({ id, author: toHex(row.author), seq: row.seq, hlc: [row.ms, row.c], type: row.type, status, rejection, body })}\n`,
+              `${JSON.stringify({ id, author: toHex(row.author), seq: row.seq, hlc: [row.hlc.ms, row.hlc.c], type: row.type, status, rejection, body })}\n`,
             )
           } else {
             const shown = rejection ? `REJECTED ${rejection.code}: ${rejection.detail}` : status
             io.out(
-              `${formatHlc({ ms: row.ms, c: row.c })}  ${toHex(row.author).slice(0, 8)}#${row.seq}  ${row.type}  ${JSON.stringify(body)}  ${shown}\n`,
+              `${formatHlc(row.hlc)}  ${toHex(row.author).slice(0, 8)}#${row.seq}  ${row.type}  ${JSON.stringify(body)}  ${shown}\n`,
             )
           }
         }

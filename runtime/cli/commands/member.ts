@@ -63,7 +63,7 @@ export async function withLocalLedger<T>(
 
 /** Judges a record as the fold would, against `ledger`'s state now, without writing it. */
 export function checkRecord(ledger: Ledger, key: KeyPair, type: string, body: unknown): Rejection | null {
-  const owner = ledger.registry.owner(type)
+  const owner = ledger.admin.registry.owner(type)
   if (!owner) return null
   const record: FoldRecord = {
     id: new Uint8Array(32),

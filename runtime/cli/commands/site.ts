@@ -47,8 +47,8 @@ export function siteCommand(io: Io): Command {
       const ledger = await openLocalLedger(io, config)
       try {
         if (!ledger.site) throw errors.NO_SITE(config.node.dataDir)
-        const info = ledger.state.get<{ name: string }>('site/info')
-        const keys = ledger.state.list<{ role: string; name: string }>('site/key/').map(([k, v]) => ({
+        const info = ledger.view.get<{ name: string }>('site/info')
+        const keys = ledger.view.list<{ role: string; name: string }>('site/key/').map(([k, v]) => ({
           key: k.slice('site/key/'.length),
           role: v.role,
           name: v.name,

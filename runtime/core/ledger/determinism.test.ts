@@ -17,7 +17,7 @@ import {
   toHex,
   wireBytes,
 } from './record.ts'
-import { ADMIN, ADMIN2, DEVICE, DEVICE2, openTestLedger, provision } from './testing/fixtures.ts'
+import { ADMIN, ADMIN2, DEVICE, DEVICE2, dbOf, openTestLedger, provision } from './testing/fixtures.ts'
 
 type OpenOpts = Parameters<typeof openTestLedger>[0]
 
@@ -55,7 +55,7 @@ function chunks<T>(xs: readonly T[], size: number): T[][] {
   return out
 }
 
-const wiresOf = (l: Ledger) => [...l.records()].map(wireBytes)
+const wiresOf = (l: Ledger) => [...l.query.records()].map(wireBytes)
 const exchange = (a: Ledger, b: Ledger) => {
   const fromA = wiresOf(a)
   a.ingest(wiresOf(b))
@@ -103,9 +103,9 @@ async function corpus(): Promise<{ records: SignedRecord[]; stateHash: string; c
   exchange(s1, s2)
   expect(s1.count).toBe(s2.count)
   expect(s1.stateHash).toBe(s2.stateHash)
-  const records = [...s1.records()]
+  const records = [...s1.query.records()]
   // The corpus does exercise fold-time rejections.
-  const codes = records.map((r) => s1.rejectionOf(toHex(r.id))?.code).filter(Boolean)
+  const codes = records.map((r) => s1.query.rejectionOf(toHex(r.id))?.code).filter(Boolean)
   expect(new Set(codes)).toEqual(new Set(['test.NEGATIVE', 'site.NOT_ADMIN', Reason.REVOKED]))
   return { records, stateHash: s1.stateHash, count: s1.count }
 }
@@ -141,7 +141,7 @@ describe('ledger determinism', () => {
           count: ref.count,
           stateHash: ref.stateHash,
         })
-        expect(l.quarantined().filter((q) => q.retry)).toEqual([])
+        expect(l.query.quarantined().filter((q) => q.retry)).toEqual([])
       }
     }
   })
@@ -189,13 +189,13 @@ describe('ledger determinism', () => {
     expect(a.count).toBe(b.count)
     expect(a.stateHash).toBe(b.stateHash)
     for (const l of [a, b]) {
-      for (const r of beyond) expect(l.rejectionOf(toHex(r.id))?.code).toBe(Reason.REVOKED)
-      for (const r of l.range(DEVICE.id, 1, k)) expect(l.rejectionOf(toHex(r.id))).toBeNull()
+      for (const r of beyond) expect(l.query.rejectionOf(toHex(r.id))?.code).toBe(Reason.REVOKED)
+      for (const r of l.query.range(DEVICE.id, 1, k)) expect(l.query.rejectionOf(toHex(r.id))).toBeNull()
       expect(l.view.get(`test/d${k}`)).toBe(k)
       expect(l.view.get(`test/d${k + 1}`)).toBeUndefined()
       expect(l.view.get('test/a-side')).toBe(1)
       expect(l.roleOf(DEVICE.id)).toBeNull()
-      expect((await l.verifyAll()).problem).toBeNull()
+      expect((await l.query.verifyAll()).problem).toBeNull()
     }
     // A third node that sees everything at once agrees.
     const c = await open()
@@ -257,7 +257,7 @@ describe('ledger determinism', () => {
         seq: head.seq + 1,
         prev: fromHex(head.id),
         parents: [],
-        hlc: a.clock.tick(),
+        hlc: a.admin.clock.tick(),
         type: 'site.fork',
         body: encodeBody({ a: evidence[0]!.a, b: evidence[0]!.b }),
       },
@@ -269,8 +269,8 @@ describe('ledger determinism', () => {
       expect(l.view.get('test/d1')).toBe(1)
       expect(l.view.get('test/d2')).toBeUndefined()
     }
-    expect(a.rejectionOf(toHex(onA.record.id))?.code).toBe(Reason.FORKED)
-    expect(b.rejectionOf(toHex(onB.record.id))?.code).toBe(Reason.FORKED)
+    expect(a.query.rejectionOf(toHex(onA.record.id))?.code).toBe(Reason.FORKED)
+    expect(b.query.rejectionOf(toHex(onB.record.id))?.code).toBe(Reason.FORKED)
     expect(b.count).toBe(a.count)
     expect(b.stateHash).toBe(a.stateHash)
   })
@@ -298,22 +298,22 @@ describe('ledger determinism', () => {
     l.ingest(base)
     l.ingest(fromA)
     expect(l.view.get('test/x')).toBe(2)
-    const replays = l.counters.replays
+    const replays = l.query.counters.replays
     const report = l.ingest([wireBytes(early.record)])
     expect(report.accepted).toBe(1)
-    expect(l.counters.replays).toBe(replays + 1)
+    expect(l.query.counters.replays).toBe(replays + 1)
     expect(l.view.get('test/x')).toBe(2) // the later write still wins after the replay
     l.ingest(fromB)
 
     const fresh = await open()
     fresh.ingest([...base, ...fromA, ...fromB])
-    expect(fresh.counters.replays).toBe(0)
+    expect(fresh.query.counters.replays).toBe(0)
     expect(l.count).toBe(fresh.count)
     expect(l.stateHash).toBe(fresh.stateHash)
     expect(l.view.get('test/only-b')).toBe(1)
     // And the same as a rebuild from scratch.
     const hash = l.stateHash
-    l.rebuild()
+    l.admin.rebuild()
     expect(l.stateHash).toBe(hash)
   })
 
@@ -337,13 +337,13 @@ describe('ledger determinism', () => {
     const l = await open({ undoKeep: 20 })
     l.ingest(base)
     for (const w of fromA) l.ingest([w])
-    const undoRows = (l.db.prepare('SELECT count(*) AS n FROM undo').get() as { n: number }).n
+    const undoRows = (dbOf(l).prepare('SELECT count(*) AS n FROM undo').get() as { n: number }).n
     expect(undoRows).toBeLessThan(200)
-    const [replays, rebuilds] = [l.counters.replays, l.counters.rebuilds]
+    const [replays, rebuilds] = [l.query.counters.replays, l.query.counters.rebuilds]
     l.ingest([wireBytes(early.record), wireBytes(late.record)])
-    expect(l.counters.replays).toBe(replays + 1)
-    expect(l.counters.rebuilds).toBe(rebuilds + 1)
-    expect(l.rejectionOf(toHex(early.record.id))?.code).toBe('test.NEGATIVE')
+    expect(l.query.counters.replays).toBe(replays + 1)
+    expect(l.query.counters.rebuilds).toBe(rebuilds + 1)
+    expect(l.query.rejectionOf(toHex(early.record.id))?.code).toBe('test.NEGATIVE')
 
     const fresh = await open()
     fresh.ingest([...base, ...fromA, wireBytes(early.record), wireBytes(late.record)])
@@ -370,12 +370,12 @@ describe('ledger determinism', () => {
 
     const reopened = await openTestLedger({ dir })
     onTestFinished(() => reopened.close())
-    expect(reopened.counters.rebuilds).toBe(0)
+    expect(reopened.query.counters.rebuilds).toBe(0)
     expect({ stateHash: reopened.stateHash, count: reopened.count, heads: reopened.heads() }).toEqual(saved)
     expect(reopened.roleOf(DEVICE.id)).toBeNull()
-    expect((await reopened.verifyAll()).problem).toBeNull()
-    reopened.rebuild()
-    expect(reopened.counters.rebuilds).toBe(1)
+    expect((await reopened.query.verifyAll()).problem).toBeNull()
+    reopened.admin.rebuild()
+    expect(reopened.query.counters.rebuilds).toBe(1)
     expect(reopened.stateHash).toBe(saved.stateHash)
     // It keeps appending where it left off.
     const next = await reopened.append('test.put', { k: 'after', v: 1 }, ADMIN)

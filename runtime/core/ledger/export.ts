@@ -81,7 +81,7 @@ export function writeExport(ledger: Ledger, file: string, signer: Signer): Expor
     writeSync(fd, frame(dagCbor.encode({ format: 1, site })))
     let buffered: Buffer[] = []
     let size = 0
-    for (const r of ledger.records()) {
+    for (const r of ledger.query.records()) {
       const f = frame(wireBytes(r))
       digest.update(f)
       buffered.push(f)
@@ -94,7 +94,7 @@ export function writeExport(ledger: Ledger, file: string, signer: Signer): Expor
       }
     }
     if (buffered.length) writeSync(fd, Buffer.concat(buffered))
-    const hlc = ledger.clock.tick()
+    const hlc = ledger.admin.clock.tick()
     const t = {
       site,
       count,

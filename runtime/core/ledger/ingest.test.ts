@@ -22,7 +22,16 @@ import {
   toHex,
   wireBytes,
 } from './record.ts'
-import { ADMIN, ADMIN2, DEVICE, DEVICE2, openTestLedger, provision, testKey } from './testing/fixtures.ts'
+import {
+  ADMIN,
+  ADMIN2,
+  DEVICE,
+  DEVICE2,
+  dbOf,
+  openTestLedger,
+  provision,
+  testKey,
+} from './testing/fixtures.ts'
 
 type OpenOpts = Parameters<typeof openTestLedger>[0]
 
@@ -60,7 +69,7 @@ function fieldsFor(
     seq: (head?.seq ?? 0) + 1,
     prev: head ? fromHex(head.id) : null,
     parents: [],
-    hlc: l.clock.tick(),
+    hlc: l.admin.clock.tick(),
     type,
     body: encodeBody(body),
     ...over,
@@ -105,7 +114,7 @@ let afterSeq = 0
  */
 async function expectUnharmedAndWorking(l: Ledger, before: { count: number; stateHash: string }) {
   expect(snapshot(l)).toEqual(before)
-  expect((await l.verifyAll()).problem).toBeNull()
+  expect((await l.query.verifyAll()).problem).toBeNull()
   const n = ++afterSeq
   const appended = await l.append('test.put', { k: `after-${n}`, v: n }, ADMIN)
   expect(appended.rejection).toBeNull()
@@ -116,12 +125,12 @@ async function expectUnharmedAndWorking(l: Ledger, before: { count: number; stat
   expect(report).toMatchObject({ accepted: 1, refused: 0 })
   expect(l.count).toBe(before.count + 2)
   expect(l.view.get(`test/ingested-${n}`)).toBe(n)
-  expect(l.rejectionOf(toHex(next.id))).toBeNull()
-  expect((await l.verifyAll()).problem).toBeNull()
+  expect(l.query.rejectionOf(toHex(next.id))).toBeNull()
+  expect((await l.query.verifyAll()).problem).toBeNull()
 }
 
 function lastQuarantined(l: Ledger) {
-  return l.quarantined().at(-1)
+  return l.query.quarantined().at(-1)
 }
 
 describe('Ledger.ingest refuses bad input with a stable reason', () => {
@@ -146,7 +155,7 @@ describe('Ledger.ingest refuses bad input with a stable reason', () => {
     const wires = [prngBytes('garbage-1', 200), prngBytes('garbage-2', 81), prngBytes('garbage-3', 3000)]
     const report = l.ingest(wires)
     expect(report).toMatchObject({ accepted: 0, refused: 3, held: 0, reasons: { MALFORMED: 3 } })
-    expect(l.quarantined().map((q) => q.code)).toEqual(['MALFORMED', 'MALFORMED', 'MALFORMED'])
+    expect(l.query.quarantined().map((q) => q.code)).toEqual(['MALFORMED', 'MALFORMED', 'MALFORMED'])
     await expectUnharmedAndWorking(l, before)
   })
 
@@ -173,16 +182,16 @@ describe('Ledger.ingest refuses bad input with a stable reason', () => {
     expect(report).toMatchObject({ accepted: 1, refused: 0, held: 0 })
     expect(l.count).toBe(before.count + 1)
     expect(l.stateHash).toBe(before.stateHash)
-    expect(l.rejectionOf(toHex(r.id))).toBeNull()
-    expect(l.statusOf(toHex(r.id))).toBe('deferred')
-    expect(l.deferredCount).toBe(1)
-    expect(l.quarantined()).toEqual([])
+    expect(l.query.rejectionOf(toHex(r.id))).toBeNull()
+    expect(l.query.statusOf(toHex(r.id))).toBe('deferred')
+    expect(l.query.deferredCount).toBe(1)
+    expect(l.query.quarantined()).toEqual([])
     // DEVICE's chain goes on: its next record is accepted and applied.
     const next = craft(l, DEVICE, 'test.put', { k: 'd', v: 4 })
     expect(l.ingest([wireBytes(next)])).toMatchObject({ accepted: 1 })
-    expect(l.statusOf(toHex(next.id))).toBe('applied')
+    expect(l.query.statusOf(toHex(next.id))).toBe('applied')
     expect(l.view.get('test/d')).toBe(4)
-    expect((await l.verifyAll()).problem).toBeNull()
+    expect((await l.query.verifyAll()).problem).toBeNull()
   })
 
   it('oversize body (> 4096 bytes) → OVERSIZE', async () => {
@@ -261,7 +270,7 @@ describe('Ledger.ingest refuses bad input with a stable reason', () => {
     const report = l.ingest([wireBytes(r)])
     // Stored (its ancestry names an enrolment record) but not applied by the fold.
     expect(report.accepted).toBe(1)
-    expect(l.rejectionOf(toHex(r.id))?.code).toBe(Reason.NOT_AUTHORIZED)
+    expect(l.query.rejectionOf(toHex(r.id))?.code).toBe(Reason.NOT_AUTHORIZED)
     expect(l.view.get('test/a')).toBe(1)
     expect(l.roleOf(stranger.id)).toBeNull()
     const after = snapshot(l)
@@ -274,7 +283,7 @@ describe('Ledger.ingest refuses bad input with a stable reason', () => {
     await l.append('test.put', { k: 'b', v: 2 }, DEVICE)
     const before = snapshot(l)
     const head = l.heads().get(DEVICE.id)!
-    const older = l.range(DEVICE.id, head.seq - 1, 1)[0]!
+    const older = l.query.range(DEVICE.id, head.seq - 1, 1)[0]!
     const wrongs = [prngBytes('not-a-record', 32), older.id]
     for (const prev of wrongs) {
       const r = craft(l, DEVICE, 'test.put', { k: 'c', v: 3 }, { prev })
@@ -295,12 +304,12 @@ describe('Ledger.ingest refuses bad input with a stable reason', () => {
     const r3 = craft(l, DEVICE, 'test.put', { k: 'g3', v: 3 }, { seq: r2.seq + 1, prev: r2.id })
     const report = l.ingest([wireBytes(r3), wireBytes(r2)])
     expect(report).toMatchObject({ accepted: 0, refused: 0, held: 2, reasons: { SEQ_GAP: 2 } })
-    expect(l.quarantined().map((q) => [q.code, q.retry])).toEqual([
+    expect(l.query.quarantined().map((q) => [q.code, q.retry])).toEqual([
       ['SEQ_GAP', true],
       ['SEQ_GAP', true],
     ])
     // A retry while the gap is still open keeps them held.
-    expect(l.retryHeld()).toMatchObject({ accepted: 0, held: 2 })
+    expect(l.admin.retryHeld()).toMatchObject({ accepted: 0, held: 2 })
     await expectUnharmedAndWorking(l, before)
     // Fill the gap: the held records follow.
     const filled = l.ingest([wireBytes(r1)])
@@ -308,8 +317,8 @@ describe('Ledger.ingest refuses bad input with a stable reason', () => {
     expect(l.count).toBe(before.count + 2 + 3)
     expect([l.view.get('test/g1'), l.view.get('test/g2'), l.view.get('test/g3')]).toEqual([1, 2, 3])
     expect(l.heads().get(DEVICE.id)).toEqual({ seq: r3.seq, id: toHex(r3.id) })
-    expect(l.quarantined().filter((q) => q.retry)).toEqual([])
-    expect((await l.verifyAll()).problem).toBeNull()
+    expect(l.query.quarantined().filter((q) => q.retry)).toEqual([])
+    expect((await l.query.verifyAll()).problem).toBeNull()
   })
 
   it('a forged copy (same id, bad signature) sent BEFORE a held record does not displace it', async () => {
@@ -345,11 +354,11 @@ describe('Ledger.ingest refuses bad input with a stable reason', () => {
   it('duplicate record → idempotent no-op (report.duplicates, count unchanged)', async () => {
     const l = await site()
     const before = snapshot(l)
-    const all = [...l.records()].map(wireBytes)
+    const all = [...l.query.records()].map(wireBytes)
     const report = l.ingest(all)
     expect(report).toEqual({ accepted: 0, duplicates: all.length, held: 0, refused: 0, reasons: {} })
     expect(l.ingest(all, { tipVerification: true })).toMatchObject({ accepted: 0, duplicates: all.length })
-    expect(l.quarantined()).toEqual([])
+    expect(l.query.quarantined()).toEqual([])
     await expectUnharmedAndWorking(l, before)
     // The same new record twice in one batch: stored once.
     const r = craft(l, DEVICE, 'test.put', { k: 'twice', v: 2 })
@@ -362,7 +371,7 @@ describe('Ledger.ingest refuses bad input with a stable reason', () => {
     const l = await site()
     const s2 = await l.append('test.put', { k: 'b', v: 2 }, DEVICE)
     const s3 = await l.append('test.put', { k: 'c', v: 3 }, DEVICE)
-    const s1 = l.range(DEVICE.id, 1, 1)[0]!
+    const s1 = l.query.range(DEVICE.id, 1, 1)[0]!
     expect(s2.record.seq).toBe(2)
     const before = snapshot(l)
     const forks: Array<{ author: string; seq: number; a: Uint8Array; b: Uint8Array }> = []
@@ -376,7 +385,7 @@ describe('Ledger.ingest refuses bad input with a stable reason', () => {
     expect(forks[0]!.seq).toBe(2)
     expect(forks[0]!.a).toEqual(wireBytes(s2.record))
     expect(forks[0]!.b).toEqual(wireBytes(other))
-    const rows = l.db.prepare('SELECT author, seq, held_id, other_id FROM forks').all() as Array<{
+    const rows = dbOf(l).prepare('SELECT author, seq, held_id, other_id FROM forks').all() as Array<{
       author: Uint8Array
       seq: number
       held_id: Uint8Array
@@ -394,9 +403,9 @@ describe('Ledger.ingest refuses bad input with a stable reason', () => {
     // The proof, from the event, cuts the key at seq 1.
     const proof = await l.append('site.fork', { a: forks[0]!.a, b: forks[0]!.b }, ADMIN)
     expect(proof.rejection).toBeNull()
-    expect(l.rejectionOf(toHex(s1.id))).toBeNull()
-    expect(l.rejectionOf(toHex(s2.record.id))?.code).toBe(Reason.FORKED)
-    expect(l.rejectionOf(toHex(s3.record.id))?.code).toBe(Reason.FORKED)
+    expect(l.query.rejectionOf(toHex(s1.id))).toBeNull()
+    expect(l.query.rejectionOf(toHex(s2.record.id))?.code).toBe(Reason.FORKED)
+    expect(l.query.rejectionOf(toHex(s3.record.id))?.code).toBe(Reason.FORKED)
     expect(l.view.get('test/a')).toBe(1)
     expect(l.view.get('test/b')).toBeUndefined()
     expect(l.view.get('test/c')).toBeUndefined()
@@ -418,18 +427,18 @@ describe('Ledger.ingest refuses bad input with a stable reason', () => {
     expect(report).toMatchObject({ accepted: 0, refused: 0, held: 1, reasons: { CLOCK_FUTURE: 1 } })
     expect(lastQuarantined(l)).toMatchObject({ code: Reason.CLOCK_FUTURE, retry: true })
     // The clock did not adopt the far-future time.
-    expect(l.clock.last.ms).toBeLessThan(now + ahead)
+    expect(l.admin.clock.last.ms).toBeLessThan(now + ahead)
     now += 30 * 60_000 // still more than 10 minutes short
-    expect(l.retryHeld()).toMatchObject({ accepted: 0, held: 1, reasons: { CLOCK_FUTURE: 1 } })
+    expect(l.admin.retryHeld()).toMatchObject({ accepted: 0, held: 1, reasons: { CLOCK_FUTURE: 1 } })
     await expectUnharmedAndWorking(l, before)
     expect(l.view.get('test/f')).toBeUndefined()
     now += 25 * 60_000 // now within 10 minutes of the record's clock
-    expect(l.retryHeld()).toMatchObject({ accepted: 1, held: 0 })
+    expect(l.admin.retryHeld()).toMatchObject({ accepted: 1, held: 0 })
     expect(l.view.get('test/f')).toBe(5)
-    expect(l.rejectionOf(toHex(r.id))).toBeNull()
-    expect(l.quarantined().filter((q) => q.retry)).toEqual([])
+    expect(l.query.rejectionOf(toHex(r.id))).toBeNull()
+    expect(l.query.quarantined().filter((q) => q.retry)).toEqual([])
     expect(l.count).toBe(before.count + 3)
-    expect((await l.verifyAll()).problem).toBeNull()
+    expect((await l.query.verifyAll()).problem).toBeNull()
   })
 
   it('record for another site → WRONG_SITE (even by the same keys at colliding seqs)', async () => {
@@ -437,16 +446,16 @@ describe('Ledger.ingest refuses bad input with a stable reason', () => {
     const before = snapshot(l)
     // Another site by the same admin key: its records collide with ours in (author, seq).
     const other = await open()
-    await other.createGenesis('Other Space', [ADMIN.publicKey], ADMIN)
+    await other.admin.createGenesis('Other Space', [ADMIN.publicKey], ADMIN)
     await other.append('site.enrol', { key: DEVICE2.publicKey, role: 'device', name: 'door-9' }, ADMIN)
     await other.append('test.put', { k: 'a', v: 1000 }, DEVICE2)
     await other.append('test.put', { k: 'z', v: 1000 }, ADMIN)
     expect(toHex(other.site!)).not.toBe(toHex(l.site!))
-    const foreign = [...other.records()].filter((r) => r.type !== 'site.genesis').map(wireBytes)
+    const foreign = [...other.query.records()].filter((r) => r.type !== 'site.genesis').map(wireBytes)
     expect(foreign).toHaveLength(3)
     const report = l.ingest(foreign)
     expect(report).toMatchObject({ accepted: 0, refused: 3, held: 0, reasons: { WRONG_SITE: 3 } })
-    expect(l.quarantined().map((q) => q.code)).toEqual(['WRONG_SITE', 'WRONG_SITE', 'WRONG_SITE'])
+    expect(l.query.quarantined().map((q) => q.code)).toEqual(['WRONG_SITE', 'WRONG_SITE', 'WRONG_SITE'])
     expect(l.view.get('test/a')).toBe(1)
     await expectUnharmedAndWorking(l, before)
   })
@@ -455,8 +464,8 @@ describe('Ledger.ingest refuses bad input with a stable reason', () => {
     const l = await site()
     const before = snapshot(l)
     const other = await open()
-    await other.createGenesis('Other Space', [ADMIN2.publicKey], ADMIN2)
-    const [genesis2] = [...other.records()]
+    await other.admin.createGenesis('Other Space', [ADMIN2.publicKey], ADMIN2)
+    const [genesis2] = [...other.query.records()]
     expect(genesis2!.type).toBe('site.genesis')
     // The same admin key re-founding the site (its seq 1 is already held) is also a second genesis.
     const sameAdmin = signRecord(
@@ -467,7 +476,7 @@ describe('Ledger.ingest refuses bad input with a stable reason', () => {
         seq: 1,
         prev: null,
         parents: [],
-        hlc: l.clock.tick(),
+        hlc: l.admin.clock.tick(),
         type: 'site.genesis',
         body: encodeBody({ name: 'Test Space again', admins: [ADMIN.publicKey] }),
       },
@@ -478,7 +487,9 @@ describe('Ledger.ingest refuses bad input with a stable reason', () => {
       expect(report).toMatchObject({ accepted: 0, refused: 1, held: 0, reasons: { GENESIS: 1 } })
       expect(lastQuarantined(l)).toMatchObject({ code: Reason.GENESIS, retry: false })
     }
-    await expect(l.createGenesis('again', [ADMIN.publicKey], ADMIN)).rejects.toThrow(/already has a site/)
+    await expect(l.admin.createGenesis('again', [ADMIN.publicKey], ADMIN)).rejects.toThrow(
+      /already has a site/,
+    )
     expect(l.view.get<{ name: string }>('site/info')?.name).toBe('Test Space')
     await expectUnharmedAndWorking(l, before)
   })
@@ -488,7 +499,7 @@ describe('Ledger.ingest before the genesis', () => {
   it('records that arrive before their genesis → NO_GENESIS, held until it arrives', async () => {
     const src = await site()
     await src.append('test.put', { k: 'b', v: 2 }, ADMIN)
-    const [genesis, ...rest] = [...src.records()]
+    const [genesis, ...rest] = [...src.query.records()]
     expect(genesis!.type).toBe('site.genesis')
     const l = await open()
     const report = l.ingest(rest.map(wireBytes))
@@ -505,7 +516,7 @@ describe('Ledger.ingest before the genesis', () => {
   it('with the site pinned, records before the genesis are held and accepted once it arrives', async () => {
     const src = await site()
     await src.append('test.put', { k: 'b', v: 2 }, ADMIN)
-    const [genesis, ...rest] = [...src.records()]
+    const [genesis, ...rest] = [...src.query.records()]
     const l = await open({ site: src.site })
     const report = l.ingest(rest.map(wireBytes))
     expect(report).toMatchObject({ accepted: 0, refused: 0, held: rest.length })
@@ -521,37 +532,37 @@ describe('Ledger revocation with a cut point (REVOKED at fold time)', () => {
     const src = await site()
     const d2 = await src.append('test.put', { k: 'b', v: 2 }, DEVICE)
     const d3 = await src.append('test.put', { k: 'c', v: 3 }, DEVICE)
-    const d1 = src.range(DEVICE.id, 1, 1)[0]!
+    const d1 = src.query.range(DEVICE.id, 1, 1)[0]!
     const revoke = await src.append('site.revoke', { key: DEVICE.publicKey, cut: 1, reason: 'lost' }, ADMIN)
     expect(revoke.rejection).toBeNull()
 
     const l = await open()
-    const wires = [...src.records()].map(wireBytes)
+    const wires = [...src.query.records()].map(wireBytes)
     const revokeWire = wireBytes(revoke.record)
     const rest = wires.filter((w) => !Buffer.from(w).equals(Buffer.from(revokeWire)))
     expect(l.ingest(rest)).toMatchObject({ accepted: rest.length, refused: 0, held: 0 })
     expect([l.view.get('test/a'), l.view.get('test/b'), l.view.get('test/c')]).toEqual([1, 2, 3])
     const before = snapshot(l)
-    const replays = l.counters.replays
+    const replays = l.query.counters.replays
 
     expect(l.ingest([revokeWire])).toMatchObject({ accepted: 1, refused: 0 })
     // Effects of seq 2 and 3 are undone; seq 1 stays applied.
     expect(l.stateHash).not.toBe(before.stateHash)
     expect(l.count).toBe(before.count + 1)
-    expect(l.rejectionOf(toHex(d1.id))).toBeNull()
-    expect(l.rejectionOf(toHex(d2.record.id))?.code).toBe(Reason.REVOKED)
-    expect(l.rejectionOf(toHex(d3.record.id))?.code).toBe(Reason.REVOKED)
+    expect(l.query.rejectionOf(toHex(d1.id))).toBeNull()
+    expect(l.query.rejectionOf(toHex(d2.record.id))?.code).toBe(Reason.REVOKED)
+    expect(l.query.rejectionOf(toHex(d3.record.id))?.code).toBe(Reason.REVOKED)
     expect([l.view.get('test/a'), l.view.get('test/b'), l.view.get('test/c')]).toEqual([
       1,
       undefined,
       undefined,
     ])
     expect(l.roleOf(DEVICE.id)).toBeNull()
-    expect(l.counters.replays).toBeGreaterThan(replays)
+    expect(l.query.counters.replays).toBeGreaterThan(replays)
     // Same state as the node that saw the records in causal order.
     expect(l.stateHash).toBe(src.stateHash)
     // Nothing committed was lost: the revoked records are still in the ledger.
-    expect(l.range(DEVICE.id, 1, 10).map((r) => toHex(r.id))).toEqual(
+    expect(l.query.range(DEVICE.id, 1, 10).map((r) => toHex(r.id))).toEqual(
       [d1.id, d2.record.id, d3.record.id].map(toHex),
     )
     // Later records by the device are stored, and rejected.
@@ -563,10 +574,10 @@ describe('Ledger revocation with a cut point (REVOKED at fold time)', () => {
 
   it('device records arriving AFTER the revocation (made concurrently): seq > cut rejected, seq <= cut applied', async () => {
     const l = await site()
-    const d1 = l.range(DEVICE.id, 1, 1)[0]!
+    const d1 = l.query.range(DEVICE.id, 1, 1)[0]!
     // The device, on another node, keeps appending (these sort before the revocation).
     const away = await open()
-    away.ingest([...l.records()].map(wireBytes))
+    away.ingest([...l.query.records()].map(wireBytes))
     const d2 = await away.append('test.put', { k: 'b', v: 2 }, DEVICE)
     const d3 = await away.append('test.put', { k: 'c', v: 3 }, DEVICE)
     const revoke = await l.append('site.revoke', { key: DEVICE.publicKey, cut: 1, reason: 'stolen' }, ADMIN)
@@ -577,9 +588,9 @@ describe('Ledger revocation with a cut point (REVOKED at fold time)', () => {
     const report = l.ingest([wireBytes(d2.record), wireBytes(d3.record)])
     expect(report).toMatchObject({ accepted: 2, refused: 0, held: 0 })
     expect(l.count).toBe(before.count + 2)
-    expect(l.rejectionOf(toHex(d1.id))).toBeNull()
-    expect(l.rejectionOf(toHex(d2.record.id))?.code).toBe(Reason.REVOKED)
-    expect(l.rejectionOf(toHex(d3.record.id))?.code).toBe(Reason.REVOKED)
+    expect(l.query.rejectionOf(toHex(d1.id))).toBeNull()
+    expect(l.query.rejectionOf(toHex(d2.record.id))?.code).toBe(Reason.REVOKED)
+    expect(l.query.rejectionOf(toHex(d3.record.id))?.code).toBe(Reason.REVOKED)
     expect([l.view.get('test/a'), l.view.get('test/b'), l.view.get('test/c')]).toEqual([
       1,
       undefined,
@@ -587,7 +598,7 @@ describe('Ledger revocation with a cut point (REVOKED at fold time)', () => {
     ])
 
     // The other order (device records first, then the revocation) reaches the same state.
-    away.ingest([...l.records()].map(wireBytes))
+    away.ingest([...l.query.records()].map(wireBytes))
     expect(away.count).toBe(l.count)
     expect(away.stateHash).toBe(l.stateHash)
     await expectUnharmedAndWorking(l, snapshot(l))
@@ -595,9 +606,9 @@ describe('Ledger revocation with a cut point (REVOKED at fold time)', () => {
 
   it('cut = 0 rejects every record of the key', async () => {
     const l = await site()
-    const d1 = l.range(DEVICE.id, 1, 1)[0]!
+    const d1 = l.query.range(DEVICE.id, 1, 1)[0]!
     await l.append('site.revoke', { key: DEVICE.publicKey, cut: 0, reason: 'never trusted' }, ADMIN)
-    expect(l.rejectionOf(toHex(d1.id))?.code).toBe(Reason.REVOKED)
+    expect(l.query.rejectionOf(toHex(d1.id))?.code).toBe(Reason.REVOKED)
     expect(l.view.get('test/a')).toBeUndefined()
     await expectUnharmedAndWorking(l, snapshot(l))
   })

@@ -25,7 +25,7 @@ import { ADMIN, DEVICE, openTestLedger, provision, testKey } from './testing/fix
 
 const RUNS = 300
 const CODES: ReadonlySet<string> = new Set(Object.values(Reason))
-const wiresOf = (l: Ledger) => [...l.records()].map(wireBytes)
+const wiresOf = (l: Ledger) => [...l.query.records()].map(wireBytes)
 
 /** decodeWire returns a record or throws a RecordError with a known code: nothing else. */
 function decodeOrCode(wire: Uint8Array): SignedRecord | string {
@@ -62,7 +62,7 @@ describe('hostile bytes', () => {
         seq: head.seq + 1,
         prev: fromHex(head.id),
         parents: [],
-        hlc: l.clock.tick(),
+        hlc: l.admin.clock.tick(),
         type: 'test.put',
         body: encodeBody({ k: 'pending', v: 1 }),
       },
@@ -205,7 +205,7 @@ describe('hostile bytes', () => {
   })
 
   it('after all that, nothing committed changed and the node still works', async () => {
-    expect((await l.verifyAll()).problem).toBeNull()
+    expect((await l.query.verifyAll()).problem).toBeNull()
     expect(wiresOf(l)).toEqual(stored)
     expect(l.ingest([wireBytes(pending)])).toMatchObject({ accepted: 1 })
     expect(l.view.get('test/pending')).toBe(1)
@@ -254,8 +254,8 @@ describe('convergence', () => {
     }
     await a.append('site.revoke', { key: DEVICE.publicKey, cut: 5, reason: 'lost' }, ADMIN)
     const isBase = (w: Uint8Array) => base.some((x) => equalBytes(x, w))
-    chainA = [...a.range(ADMIN.id, 1, 1000)].map(wireBytes).filter((w) => !isBase(w))
-    chainB = [...b.range(DEVICE.id, 1, 1000)].map(wireBytes).filter((w) => !isBase(w))
+    chainA = [...a.query.range(ADMIN.id, 1, 1000)].map(wireBytes).filter((w) => !isBase(w))
+    chainB = [...b.query.range(DEVICE.id, 1, 1000)].map(wireBytes).filter((w) => !isBase(w))
     const r = await openTestLedger()
     open.push(r)
     r.ingest([...base, ...chainA, ...chainB])

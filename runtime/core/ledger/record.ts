@@ -15,9 +15,12 @@ import { sign as edSign, verify as edVerify, type KeyObject } from 'node:crypto'
 import * as dagCbor from '@ipld/dag-cbor'
 import { decode as cborDecode, type DecodeOptions, Tokenizer, Type } from 'cborg'
 import { publicKeyObject } from '../keys.ts'
+import { compareBytes, equalBytes, toHex } from './bytes.ts'
 import { makeDomainHasher, NOT_FAST, readCanonicalBody, readRecordLayout } from './canonical.ts'
 import { type Hlc, isValidHlc } from './hlc.ts'
 import { Reason, type Rejection } from './reasons.ts'
+
+export { compareBytes, equalBytes, fromHex, keyHex, toHex } from './bytes.ts'
 
 export const RECORD_VERSION = 1
 export const ID_DOMAIN = new TextEncoder().encode('latchkey/record/v1\0')
@@ -458,44 +461,6 @@ function checkCanonicalBody(body: Uint8Array): unknown {
 
 function isBytes(x: unknown, length?: number): boolean {
   return x instanceof Uint8Array && (length === undefined || x.length === length)
-}
-
-export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
-  const n = a.length
-  if (n !== b.length) return false
-  // Keys, ids and hashes (≤ 64 bytes) compare faster in a loop than through a native call.
-  if (n > 64) return Buffer.compare(a, b) === 0
-  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return false
-  return true
-}
-
-export function compareBytes(a: Uint8Array, b: Uint8Array): number {
-  const n = Math.min(a.length, b.length)
-  if (n > 64) return Buffer.compare(a, b)
-  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return a[i]! < b[i]! ? -1 : 1
-  return a.length === b.length ? 0 : a.length < b.length ? -1 : 1
-}
-
-export function toHex(b: Uint8Array): string {
-  return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex')
-}
-
-let lastKey: Uint8Array | null = null
-let lastKeyHex = ''
-
-/**
- * Hex of an author key, remembering the last one: a batch from a peer is mostly long runs of
- * one author, and the ingest path asks for the same key's hex several times per record.
- */
-export function keyHex(key: Uint8Array): string {
-  if (lastKey !== null && equalBytes(key, lastKey)) return lastKeyHex
-  lastKeyHex = toHex(key)
-  lastKey = new Uint8Array(key)
-  return lastKeyHex
-}
-
-export function fromHex(s: string): Uint8Array {
-  return new Uint8Array(Buffer.from(s, 'hex'))
 }
 
 /** Total order of the ledger: clock, then id. A record's clock exceeds its ancestors', so this order is topological. */

@@ -12,7 +12,18 @@ import { Checkpointer } from './checkpointer.ts'
 import { AUTHORITY_ROWS_SQL, ID_LOOKUP_SQL, type Ledger } from './ledger.ts'
 import { compareOrder, toHex, wireBytes } from './record.ts'
 import { openDb } from './store.ts'
-import { ADMIN, DEVICE, DEVICE2, openTestLedger, provision, silentLogger } from './testing/fixtures.ts'
+import {
+  ADMIN,
+  DEVICE,
+  DEVICE2,
+  dbOf,
+  openTestLedger,
+  partsOf,
+  provision,
+  silentLogger,
+} from './testing/fixtures.ts'
+
+const relayWriterOf = (l: Ledger) => partsOf(l).writer
 
 async function open(opts: Parameters<typeof openTestLedger>[0] = {}): Promise<Ledger> {
   const l = await openTestLedger(opts)
@@ -29,13 +40,13 @@ async function apart(dir: string) {
   await provision(late)
   await late.append('site.enrol', { key: DEVICE2.publicKey, role: 'device', name: 'd2' }, ADMIN)
   const early = await open({ dir, name: 'early' })
-  early.ingest([...late.records()].map(wireBytes))
+  early.ingest([...late.query.records()].map(wireBytes))
   for (let i = 0; i < 40; i++) await early.append('test.put', { k: `k${i % 7}`, v: i }, DEVICE2)
   for (let i = 0; i < 40; i++) await late.append('test.put', { k: `k${i % 5}`, v: 100 + i }, DEVICE)
   const reference = await open({ dir, name: 'reference' })
-  reference.ingest([...late.records(), ...early.records()].map(wireBytes))
+  reference.ingest([...late.query.records(), ...early.query.records()].map(wireBytes))
   // early's own records (the site records both sides hold would be duplicates)
-  const wires = [...early.records()].filter((r) => toHex(r.author) === DEVICE2.id).map(wireBytes)
+  const wires = [...early.query.records()].filter((r) => toHex(r.author) === DEVICE2.id).map(wireBytes)
   return { early, late, reference, wires }
 }
 
@@ -43,25 +54,25 @@ describe('relayed ingest', () => {
   it('puts off the replay of late records until settle, then ends in the same state as ordinary ingest', async () => {
     const { late, reference, wires } = await apart(tmpDir())
     for (let i = 0; i < wires.length; i += 10)
-      late.ingest(wires.slice(i, i + 10), { tipVerification: true, relayed: true })
+      relayWriterOf(late).ingestWires(wires.slice(i, i + 10), { tipVerification: true })
     expect(late.count).toBe(reference.count)
-    expect(late.unsettled).toBe(true)
+    expect(late.relay().unsettled).toBe(true)
     expect(late.stateHash).not.toBe(reference.stateHash) // the early records are stored, not yet folded
-    expect(late.settle()).toBe(true)
-    expect(late.unsettled).toBe(false)
+    expect(partsOf(late).fold.settle()).toBe(true)
+    expect(late.relay().unsettled).toBe(false)
     expect(late.stateHash).toBe(reference.stateHash)
-    expect(late.settle()).toBe(false)
+    expect(partsOf(late).fold.settle()).toBe(false)
   })
 
   it('a put-off replay survives a restart: the next open finishes it', async () => {
     const dir = tmpDir()
     const { late, reference, wires } = await apart(dir)
-    late.ingest(wires, { tipVerification: true, relayed: true })
-    expect(late.unsettled).toBe(true)
+    relayWriterOf(late).ingestWires(wires, { tipVerification: true })
+    expect(late.relay().unsettled).toBe(true)
     const ref = reference.stateHash
     await late.close() // commits the relayed transaction, replay still put off
     const again = await open({ file: join(dir, 'late.db') })
-    expect(again.unsettled).toBe(false)
+    expect(again.relay().unsettled).toBe(false)
     expect(again.stateHash).toBe(ref)
     expect(again.count).toBe(reference.count)
   })
@@ -76,13 +87,13 @@ describe('relayed ingest', () => {
     })
     const stored = () => (reader.prepare('SELECT count(*) AS n FROM records').get() as { n: number }).n
     expect(stored()).toBe(before)
-    late.ingest(wires.slice(0, 5), { tipVerification: true, relayed: true })
+    relayWriterOf(late).ingestWires(wires.slice(0, 5), { tipVerification: true })
     expect(late.count).toBe(before + 5)
     expect(stored()).toBe(before) // still in the open transaction
-    late.commitRelayed()
+    relayWriterOf(late).commit()
     expect(stored()).toBe(before + 5)
     // A local append commits an open relayed transaction first (with its own fsync).
-    late.ingest(wires.slice(5, 10), { tipVerification: true, relayed: true })
+    relayWriterOf(late).ingestWires(wires.slice(5, 10), { tipVerification: true })
     await late.append('test.put', { k: 'local', v: 1 }, DEVICE)
     expect(stored()).toBe(before + 11)
   })
@@ -96,7 +107,7 @@ describe('relayed ingest', () => {
     })
     const stored = () => (reader.prepare('SELECT count(*) AS n FROM records').get() as { n: number }).n
     const before = stored()
-    late.ingest(wires.slice(0, 3), { tipVerification: true, relayed: true })
+    relayWriterOf(late).ingestWires(wires.slice(0, 3), { tipVerification: true })
     await expect.poll(stored, { timeout: 5000 }).toBe(before + 3)
   })
 })
@@ -106,17 +117,17 @@ describe('checkpoint worker', () => {
     const dir = tmpDir()
     const l = await openTestLedger({ dir, name: 'cp', checkpointWorker: true })
     await provision(l)
-    expect(l.checkpoints).toEqual({ done: 0, failed: 0 })
+    expect(l.query.checkpoints).toEqual({ done: 0, failed: 0 })
     for (let i = 0; i < 200; i++) await l.append('test.put', { k: `k${i}`, v: i }, DEVICE)
-    await expect.poll(() => l.checkpoints!.done, { timeout: 10_000 }).toBeGreaterThan(0)
-    expect(l.checkpoints!.failed).toBe(0)
+    await expect.poll(() => l.query.checkpoints!.done, { timeout: 10_000 }).toBeGreaterThan(0)
+    expect(l.query.checkpoints!.failed).toBe(0)
     const hash = l.stateHash
     const count = l.count
     await l.close()
     const again = await open({ file: join(dir, 'cp.db') })
     expect(again.count).toBe(count)
     expect(again.stateHash).toBe(hash)
-    expect((await again.verifyAll()).problem).toBeNull()
+    expect((await again.query.verifyAll()).problem).toBeNull()
   })
 
   it('shares the main connection’s SQLite: a checkpoint leaves the frames an open read still needs', async () => {
@@ -151,7 +162,7 @@ describe('checkpoint worker', () => {
 
   it('is off by default', async () => {
     const l = await open({ dir: tmpDir(), name: 'plain' })
-    expect(l.checkpoints).toBeNull()
+    expect(l.query.checkpoints).toBeNull()
   })
 })
 
@@ -160,7 +171,7 @@ describe('authority lookups', () => {
     const l = await open({ dir: tmpDir(), name: 'plan' })
     await provision(l)
     const plan = (
-      l.db.prepare(`EXPLAIN QUERY PLAN ${AUTHORITY_ROWS_SQL}`).all(0) as Array<{ detail: string }>
+      dbOf(l).prepare(`EXPLAIN QUERY PLAN ${AUTHORITY_ROWS_SQL}`).all(0) as Array<{ detail: string }>
     ).map((r) => r.detail)
     expect(plan[0]).toMatch(/^SCAN s/)
     expect(plan.join(' ')).not.toMatch(/records_time/)
@@ -177,36 +188,37 @@ describe('id lookups (record_ids)', () => {
       await src.append('test.put', { k: 'a', v: i }, DEVICE)
       await src.append('test.put', { k: 'b', v: i }, DEVICE2)
     }
-    expect([...src.records()].filter((r) => r.parents.length > 0).length).toBeGreaterThanOrEqual(n)
-    return { src, wires: [...src.records()].sort(compareOrder).map(wireBytes) }
+    expect([...src.query.records()].filter((r) => r.parents.length > 0).length).toBeGreaterThanOrEqual(n)
+    return { src, wires: [...src.query.records()].sort(compareOrder).map(wireBytes) }
   }
-  const rows = (l: Ledger) => (l.db.prepare('SELECT count(*) AS n FROM record_ids').get() as { n: number }).n
-  const idsFrom = (l: Ledger) => l.db.prepare("SELECT value FROM meta WHERE key = 'ids_from'").get()
+  const rows = (l: Ledger) =>
+    (dbOf(l).prepare('SELECT count(*) AS n FROM record_ids').get() as { n: number }).n
+  const idsFrom = (l: Ledger) => dbOf(l).prepare("SELECT value FROM meta WHERE key = 'ids_from'").get()
 
   it('find parents stored by the same relayed call, and by earlier ones before their rows are written', async () => {
     const dir = tmpDir()
     const { src, wires } = await linked(dir, 80)
     // One call: every parent is found among the ids stored by this same call.
     const dst = await open({ dir, name: 'dst' })
-    expect(dst.ingest(wires, { relayed: true }).accepted).toBe(wires.length)
-    dst.commitRelayed()
+    expect(relayWriterOf(dst).ingestWires(wires).accepted).toBe(wires.length)
+    relayWriterOf(dst).commit()
     expect(dst.stateHash).toBe(src.stateHash)
     // Relayed ids wait in memory; an index run writes their rows.
     expect(rows(dst)).toBe(0)
-    expect(dst.idsBehind).toBe(wires.length)
-    expect(dst.indexIds()).toBe(false)
+    expect(relayWriterOf(dst).idsBehind).toBe(wires.length)
+    expect(relayWriterOf(dst).indexIds()).toBe(false)
     expect(rows(dst)).toBe(wires.length)
-    expect(dst.idsBehind).toBe(0)
+    expect(relayWriterOf(dst).idsBehind).toBe(0)
     expect(idsFrom(dst)).toBeUndefined()
     // One record per call: parents are found among the ids waiting for their rows.
     const one = await open({ dir, name: 'one' })
-    for (const w of wires) expect(one.ingest([w], { relayed: true })).toMatchObject({ accepted: 1, held: 0 })
-    one.commitRelayed()
+    for (const w of wires) expect(relayWriterOf(one).ingestWires([w])).toMatchObject({ accepted: 1, held: 0 })
+    relayWriterOf(one).commit()
     expect(rows(one)).toBe(0)
     expect(one.stateHash).toBe(src.stateHash)
     // An index run in steps: each step writes some rows; ids stored meanwhile wait for the next run.
     let steps = 0
-    while (one.indexIds(0)) steps++
+    while (relayWriterOf(one).indexIds(0)) steps++
     expect(steps).toBeGreaterThan(1)
     expect(rows(one)).toBe(wires.length)
   })
@@ -215,20 +227,20 @@ describe('id lookups (record_ids)', () => {
     const dir = tmpDir()
     const { src, wires } = await linked(dir)
     const dst = await open({ dir, name: 'dst' })
-    expect(dst.ingest(wires.slice(0, -1), { relayed: true }).accepted).toBe(wires.length - 1)
-    dst.commitRelayed()
+    expect(relayWriterOf(dst).ingestWires(wires.slice(0, -1)).accepted).toBe(wires.length - 1)
+    relayWriterOf(dst).commit()
     expect(idsFrom(dst)).toBeDefined()
     // What a power cut would leave: the committed database and WAL, no record_ids rows.
     for (const ext of ['', '-wal']) copyFileSync(join(dir, `dst.db${ext}`), join(dir, `cut.db${ext}`))
     const cut = await open({ file: join(dir, 'cut.db') })
     expect(rows(cut)).toBe(0)
-    expect(cut.idsBehind).toBe(wires.length - 1)
+    expect(relayWriterOf(cut).idsBehind).toBe(wires.length - 1)
     // The last record names a parent whose id is only in memory: found, not held.
     expect(cut.ingest(wires.slice(-1))).toMatchObject({ accepted: 1, held: 0 })
     expect(cut.stateHash).toBe(src.stateHash)
     await cut.close() // closing writes the rows still waiting
     const again = await open({ file: join(dir, 'cut.db') })
-    expect(again.idsBehind).toBe(0)
+    expect(relayWriterOf(again).idsBehind).toBe(0)
     expect(rows(again)).toBe(wires.length)
     expect(idsFrom(again)).toBeUndefined()
   })
@@ -237,7 +249,9 @@ describe('id lookups (record_ids)', () => {
     const l = await open({ dir: tmpDir(), name: 'plan' })
     await provision(l)
     const plan = (
-      l.db.prepare(`EXPLAIN QUERY PLAN ${ID_LOOKUP_SQL}`).all(new Uint8Array(32)) as Array<{ detail: string }>
+      dbOf(l).prepare(`EXPLAIN QUERY PLAN ${ID_LOOKUP_SQL}`).all(new Uint8Array(32)) as Array<{
+        detail: string
+      }>
     ).map((r) => r.detail)
     expect(plan[0]).toMatch(/^SEARCH i USING PRIMARY KEY \(p=\?\)/)
     expect(plan[1]).toMatch(/^SEARCH r USING INTEGER PRIMARY KEY/)
@@ -251,7 +265,7 @@ describe('id lookups (record_ids)', () => {
     for (let i = 0; i < 20; i++) await src.append('test.put', { k: 'a', v: i }, DEVICE)
     const last = await src.append('test.put', { k: 'b', v: 1 }, DEVICE2) // names heads of ADMIN and DEVICE
     expect(last.record.parents.length).toBeGreaterThan(0)
-    const wires = [...src.records()].sort(compareOrder).map(wireBytes)
+    const wires = [...src.query.records()].sort(compareOrder).map(wireBytes)
     const file = join(dir, 'old.db')
     const old = await openTestLedger({ file })
     old.ingest(wires.slice(0, -1))
@@ -262,10 +276,10 @@ describe('id lookups (record_ids)', () => {
     db.pragma('user_version = 4')
     db.close()
     const reopened = await open({ file })
-    expect(reopened.db.pragma('user_version', { simple: true })).toBe(5)
-    const n = (reopened.db.prepare('SELECT count(*) AS n FROM record_ids').get() as { n: number }).n
+    expect(dbOf(reopened).pragma('user_version', { simple: true })).toBe(5)
+    const n = (dbOf(reopened).prepare('SELECT count(*) AS n FROM record_ids').get() as { n: number }).n
     expect(n).toBe(wires.length - 1)
-    const index = reopened.db.prepare("SELECT name FROM sqlite_master WHERE name = 'records_id4'").get()
+    const index = dbOf(reopened).prepare("SELECT name FROM sqlite_master WHERE name = 'records_id4'").get()
     expect(index).toBeUndefined()
     // The last record's parent was stored before the migration: it is found through record_ids.
     expect(reopened.ingest(wires.slice(-1))).toMatchObject({ accepted: 1, held: 0 })
@@ -291,9 +305,9 @@ describe('serving records to a peer (rangeWire)', () => {
   it('gives exactly the wire bytes of `range`: the genesis, records with parents, any window', async () => {
     const { early, late } = await apart(tmpDir())
     // early ingested late's records, then appended some of its own.
-    await early.ingest([...late.records()].map(wireBytes))
+    await early.ingest([...late.query.records()].map(wireBytes))
     await early.append('test.put', { k: 'after', v: 1 }, DEVICE2)
-    const all = [...early.records()]
+    const all = [...early.query.records()]
     expect(all.some((r) => r.type === 'site.genesis')).toBe(true)
     expect(all.some((r) => r.parents.length > 0)).toBe(true)
     for (const author of [ADMIN.id, DEVICE.id, DEVICE2.id]) {
@@ -305,12 +319,12 @@ describe('serving records to a peer (rangeWire)', () => {
         [head + 1, 5],
         [Math.max(1, head - 10), 64],
       ] as const) {
-        const want = early.range(author, from, limit).map(wireBytes)
+        const want = early.query.range(author, from, limit).map(wireBytes)
         if (from <= head) expect(want.length).toBeGreaterThan(0)
-        expect(early.rangeWire(author, from, limit)).toEqual(want)
+        expect(early.query.rangeWire(author, from, limit)).toEqual(want)
       }
     }
-    expect(early.rangeWire('00'.repeat(32), 1, 10)).toEqual([])
+    expect(early.query.rangeWire('00'.repeat(32), 1, 10)).toEqual([])
   })
 
   it('a ledger file in a UTF-16 encoding is served the same (through range)', async () => {
@@ -323,8 +337,8 @@ describe('serving records to a peer (rangeWire)', () => {
     await provision(l)
     // Bodies of both parities: `||` in a UTF-16 database would drop an odd length's last byte.
     for (let i = 0; i < 6; i++) await l.append('test.put', { k: 'x'.repeat(i), v: i }, DEVICE)
-    const want = l.range(DEVICE.id, 1, 100).map(wireBytes)
+    const want = l.query.range(DEVICE.id, 1, 100).map(wireBytes)
     expect(new Set(want.map((w) => w.length % 2)).size).toBe(2)
-    expect(l.rangeWire(DEVICE.id, 1, 100)).toEqual(want)
+    expect(l.query.rangeWire(DEVICE.id, 1, 100)).toEqual(want)
   })
 })

@@ -26,7 +26,7 @@ import {
   toHex,
   wireBytes,
 } from './record.ts'
-import { ADMIN, ADMIN2, DEVICE, openTestLedger, provision, testDapp } from './testing/fixtures.ts'
+import { ADMIN, ADMIN2, DEVICE, dbOf, openTestLedger, provision, testDapp } from './testing/fixtures.ts'
 
 type OpenOpts = Parameters<typeof openTestLedger>[0]
 
@@ -81,7 +81,7 @@ function thrown(f: () => unknown): { code: string; status: number; details: Reco
 }
 
 function forks(l: Ledger): number {
-  return (l.db.prepare('SELECT count(*) AS n FROM forks').get() as { n: number }).n
+  return (dbOf(l).prepare('SELECT count(*) AS n FROM forks').get() as { n: number }).n
 }
 
 /** The ledger routes' handlers, called as the HTTP server calls them. */
@@ -111,7 +111,7 @@ describe('records from key holders', () => {
     const e = thrown(() => api.prepare({ type: 'test.event', body: toHex(encodeBody({ n: 0 })) }, as(DEVICE)))
     expect([e.code, e.status]).toEqual(['LK_RECORD_NODE_KEY', 403])
     // Even prepared directly and never submitted, it holds nothing: the node's appends go on.
-    l.prepare('test.event', encodeBody({ n: 0 }), DEVICE.publicKey)
+    l.admin.prepare('test.event', encodeBody({ n: 0 }), DEVICE.publicKey)
     for (let n = 1; n <= 5; n++) {
       const r = await l.append('test.event', { n }, DEVICE)
       expect(r.rejection).toBeNull()
@@ -134,7 +134,7 @@ describe('records from key holders', () => {
     )
     expect([e.code, e.status]).toEqual(['LK_RECORD_WRONG_AUTHOR', 403])
     // … and ADMIN2's own abandoned prepares hold nothing.
-    for (let i = 0; i < 5; i++) l.prepare('test.put', put('a', i), ADMIN2.publicKey)
+    for (let i = 0; i < 5; i++) l.admin.prepare('test.put', put('a', i), ADMIN2.publicKey)
     const prepared = api.prepare({ type: 'test.put', body: toHex(put('a', 9)) }, as(ADMIN2))
     const r = decodeRecordBytes(fromHex(prepared.record as string))
     const out = api.submit({ wire: toHex(signPrepared(r, ADMIN2)) }, as(ADMIN2))
@@ -147,72 +147,72 @@ describe('records from key holders', () => {
     let now = Date.now()
     const l = await site({ dir, now: () => now })
     const before = { count: l.count, hash: l.stateHash }
-    const p = l.prepare('test.put', put('b', 1), ADMIN2.publicKey)
+    const p = l.admin.prepare('test.put', put('b', 1), ADMIN2.publicKey)
     const future = resigned(p, ADMIN2, { hlc: { ms: now + 60 * 60_000, c: 0 } })
-    const e1 = thrown(() => l.submit(future, { author: ADMIN2.id }))
+    const e1 = thrown(() => l.admin.submit(future, { author: ADMIN2.id }))
     expect([e1.code, e1.status, e1.details.reason]).toEqual(['LK_RECORD_REFUSED', 422, 'CLOCK_FUTURE'])
     const orphan = resigned(p, ADMIN2, { parents: [new Uint8Array(32).fill(7)] })
-    const e2 = thrown(() => l.submit(orphan, { author: ADMIN2.id }))
+    const e2 = thrown(() => l.admin.submit(orphan, { author: ADMIN2.id }))
     expect([e2.code, e2.details.reason]).toEqual(['LK_RECORD_REFUSED', 'UNKNOWN_PARENT'])
     expect({ count: l.count, hash: l.stateHash }).toEqual(before)
-    expect(l.quarantined()).toEqual([])
+    expect(l.query.quarantined()).toEqual([])
     // The seq stayed free: the writer signs it again, and it is taken.
-    const again = l.prepare('test.put', put('b', 2), ADMIN2.publicKey)
+    const again = l.admin.prepare('test.put', put('b', 2), ADMIN2.publicKey)
     expect(again.seq).toBe(p.seq)
-    expect(l.submit(signPrepared(again, ADMIN2), { author: ADMIN2.id }).status).toBe('applied')
+    expect(l.admin.submit(signPrepared(again, ADMIN2), { author: ADMIN2.id }).status).toBe('applied')
     // Past the refused record's clock, after a retry and a restart: no fork, the key is whole.
     now += 2 * 60 * 60_000
-    l.retryHeld()
+    l.admin.retryHeld()
     await l.close()
     const reopened = await open({ dir, now: () => now })
     expect(forks(reopened)).toBe(0)
     expect(reopened.roleOf(ADMIN2.id)).toBe('admin')
     expect(reopened.view.get('test/b')).toBe(2)
-    const next = reopened.prepare('test.put', put('b', 3), ADMIN2.publicKey)
-    expect(reopened.submit(signPrepared(next, ADMIN2), { author: ADMIN2.id }).status).toBe('applied')
+    const next = reopened.admin.prepare('test.put', put('b', 3), ADMIN2.publicKey)
+    expect(reopened.admin.submit(signPrepared(next, ADMIN2), { author: ADMIN2.id }).status).toBe('applied')
   })
 
   it("a record of an unknown type never blocks its author's later records (submitted, then a restart)", async () => {
     const dir = tmp()
     const l = await site({ dir })
-    const odd = l.prepare('nobody.thing', encodeBody({ x: 1 }), ADMIN2.publicKey)
-    const out = l.submit(signPrepared(odd, ADMIN2), { author: ADMIN2.id })
+    const odd = l.admin.prepare('nobody.thing', encodeBody({ x: 1 }), ADMIN2.publicKey)
+    const out = l.admin.submit(signPrepared(odd, ADMIN2), { author: ADMIN2.id })
     expect(out).toMatchObject({ duplicate: false, status: 'deferred', rejection: null })
-    expect(l.deferredCount).toBe(1)
-    const next = l.prepare('test.put', put('c', 1), ADMIN2.publicKey)
+    expect(l.query.deferredCount).toBe(1)
+    const next = l.admin.prepare('test.put', put('c', 1), ADMIN2.publicKey)
     expect(next.seq).toBe(odd.seq + 1)
-    expect(l.submit(signPrepared(next, ADMIN2), { author: ADMIN2.id }).status).toBe('applied')
+    expect(l.admin.submit(signPrepared(next, ADMIN2), { author: ADMIN2.id }).status).toBe('applied')
     await l.close()
     const reopened = await open({ dir })
-    expect(reopened.quarantined()).toEqual([])
+    expect(reopened.query.quarantined()).toEqual([])
     expect(forks(reopened)).toBe(0)
     expect(reopened.roleOf(ADMIN2.id)).toBe('admin')
-    expect(reopened.statusOf(toHex(odd.id))).toBe('deferred')
-    expect(reopened.deferredCount).toBe(1)
+    expect(reopened.query.statusOf(toHex(odd.id))).toBe('deferred')
+    expect(reopened.query.deferredCount).toBe(1)
     // A tool that opens the file without the dapps sees what the node decided.
     const tool = await open({ dir, dapps: [], readonly: true })
-    expect(tool.statusOf(toHex(odd.id))).toBe('deferred')
-    expect(tool.statusOf(toHex(next.id))).toBe('applied')
-    expect(tool.deferredCount).toBe(1)
+    expect(tool.query.statusOf(toHex(odd.id))).toBe('deferred')
+    expect(tool.query.statusOf(toHex(next.id))).toBe('applied')
+    expect(tool.query.deferredCount).toBe(1)
   })
 
   it('a record the dapp refuses at submit is not stored', async () => {
     const l = await site({ dir: tmp() })
     const before = { count: l.count, hash: l.stateHash }
     // Prepare refuses it: nothing is handed out for signing.
-    const e1 = thrown(() => l.prepare('test.put', put('d', -1), ADMIN2.publicKey))
+    const e1 = thrown(() => l.admin.prepare('test.put', put('d', -1), ADMIN2.publicKey))
     expect([e1.code, e1.status, e1.details.reason]).toEqual(['LK_RECORD_REFUSED', 422, 'test.NEGATIVE'])
     // Signed anyway (built by hand): submit refuses it and keeps nothing.
-    const ok = l.prepare('test.put', put('d', 1), ADMIN2.publicKey)
+    const ok = l.admin.prepare('test.put', put('d', 1), ADMIN2.publicKey)
     const bad = resigned(ok, ADMIN2, { body: put('d', -1) })
-    const e2 = thrown(() => l.submit(bad, { author: ADMIN2.id }))
+    const e2 = thrown(() => l.admin.submit(bad, { author: ADMIN2.id }))
     expect([e2.code, e2.status, e2.details.reason]).toEqual(['LK_RECORD_REFUSED', 422, 'test.NEGATIVE'])
     expect({ count: l.count, hash: l.stateHash }).toEqual(before)
-    expect(l.quarantined()).toEqual([])
+    expect(l.query.quarantined()).toEqual([])
     // A key that is not enrolled: 403.
-    const stranger = l.prepare('test.put', put('d', 1), ADMIN2.publicKey)
+    const stranger = l.admin.prepare('test.put', put('d', 1), ADMIN2.publicKey)
     const e3 = thrown(() =>
-      l.prepare(
+      l.admin.prepare(
         'test.put',
         put('d', 1),
         new Uint8Array(stranger.author).map((b, i) => (i === 0 ? b ^ 1 : b)),
@@ -232,7 +232,7 @@ describe('records from key holders', () => {
     }
     const e = thrown(() => api.submit({ wire: 'zz' }, as(ADMIN2)))
     expect([e.code, e.status, e.details.reason]).toEqual(['LK_HTTP_BAD_REQUEST', 400, 'MALFORMED'])
-    expect(l.quarantined()).toEqual([])
+    expect(l.query.quarantined()).toEqual([])
     expect({ count: l.count, hash: l.stateHash }).toEqual(before)
   })
 
@@ -261,23 +261,23 @@ describe('records from key holders', () => {
     }
     const unsigned = thrown(() => api.prepare({ type: 'test.put', body: toHex(put('e', 1)) }, null))
     expect([unsigned.code, unsigned.status]).toEqual(['LK_LEDGER_UNSIGNED', 401])
-    expect(l.quarantined()).toEqual([])
+    expect(l.query.quarantined()).toEqual([])
   })
 
   it('two prepares by the same key: the second submit is SEQ_TAKEN, never a fork', async () => {
     const dir = tmp()
     const l = await site({ dir })
-    const a = l.prepare('test.put', put('f', 1), ADMIN2.publicKey)
-    const b = l.prepare('test.put', put('f', 2), ADMIN2.publicKey)
+    const a = l.admin.prepare('test.put', put('f', 1), ADMIN2.publicKey)
+    const b = l.admin.prepare('test.put', put('f', 2), ADMIN2.publicKey)
     expect(b.seq).toBe(a.seq)
-    expect(l.submit(signPrepared(b, ADMIN2), { author: ADMIN2.id }).status).toBe('applied')
-    const e = thrown(() => l.submit(signPrepared(a, ADMIN2), { author: ADMIN2.id }))
+    expect(l.admin.submit(signPrepared(b, ADMIN2), { author: ADMIN2.id }).status).toBe('applied')
+    const e = thrown(() => l.admin.submit(signPrepared(a, ADMIN2), { author: ADMIN2.id }))
     expect([e.code, e.status, e.details.reason]).toEqual(['LK_RECORD_STALE', 409, 'SEQ_TAKEN'])
     // The same record again is a duplicate, not a refusal.
-    expect(l.submit(signPrepared(b, ADMIN2), { author: ADMIN2.id })).toMatchObject({ duplicate: true })
+    expect(l.admin.submit(signPrepared(b, ADMIN2), { author: ADMIN2.id })).toMatchObject({ duplicate: true })
     // A client submits only its own records.
-    const c = l.prepare('test.put', put('f', 3), ADMIN2.publicKey)
-    const w = thrown(() => l.submit(signPrepared(c, ADMIN2), { author: ADMIN.id }))
+    const c = l.admin.prepare('test.put', put('f', 3), ADMIN2.publicKey)
+    const w = thrown(() => l.admin.submit(signPrepared(c, ADMIN2), { author: ADMIN.id }))
     expect([w.code, w.status]).toEqual(['LK_RECORD_WRONG_AUTHOR', 403])
     await l.close()
     const reopened = await open({ dir })
@@ -289,21 +289,21 @@ describe('records from key holders', () => {
   it('a record re-signed with an older clock (backdated) is refused STALE and not stored', async () => {
     const dir = tmp()
     const l = await site({ dir })
-    const head = [...l.records()].filter((r) => toHex(r.author) === ADMIN.id).at(-1)!
+    const head = [...l.query.records()].filter((r) => toHex(r.author) === ADMIN.id).at(-1)!
     await new Promise((r) => setTimeout(r, 20))
     expect((await l.append('test.put', { k: 'b', v: 1 }, DEVICE)).rejection).toBeNull()
-    const fields = decodeRecordBytes(l.prepare('test.put', put('b', 2), ADMIN.publicKey).bytes)
+    const fields = decodeRecordBytes(l.admin.prepare('test.put', put('b', 2), ADMIN.publicKey).bytes)
     // Same seq and prev, but stamped just after the admin's previous record and naming no parents:
     // judged at the tip, it would be folded before the device's record.
     const back = prepareRecord({ ...fields, parents: [], hlc: { ms: head.hlc.ms, c: head.hlc.c + 1 } })
     const before = { count: l.count, hash: l.stateHash }
-    const e = thrown(() => l.submit(signPrepared(back, ADMIN), { author: ADMIN.id }))
+    const e = thrown(() => l.admin.submit(signPrepared(back, ADMIN), { author: ADMIN.id }))
     expect([e.code, e.status, e.details.reason]).toEqual(['LK_RECORD_STALE', 409, 'STALE'])
     expect({ count: l.count, hash: l.stateHash }).toEqual(before)
-    expect(l.quarantined()).toEqual([])
+    expect(l.query.quarantined()).toEqual([])
     // Prepared again, the same write goes through.
-    const again = l.prepare('test.put', put('b', 2), ADMIN.publicKey)
-    expect(l.submit(signPrepared(again, ADMIN), { author: ADMIN.id }).status).toBe('applied')
+    const again = l.admin.prepare('test.put', put('b', 2), ADMIN.publicKey)
+    expect(l.admin.submit(signPrepared(again, ADMIN), { author: ADMIN.id }).status).toBe('applied')
     await l.close()
   })
 
@@ -338,11 +338,11 @@ describe('records from key holders', () => {
           for (const o of ops) {
             if (o.kind === 'prepare') {
               const key = admins[o.who]!
-              open.push({ r: l.prepare('test.put', put(`p${o.who}`, o.v), key.publicKey), key })
+              open.push({ r: l.admin.prepare('test.put', put(`p${o.who}`, o.v), key.publicKey), key })
             } else if (o.kind === 'submit' && open.length > 0) {
               const { r, key } = open.splice(o.pick % open.length, 1)[0]!
               try {
-                l.submit(signPrepared(r, key), { author: key.id })
+                l.admin.submit(signPrepared(r, key), { author: key.id })
               } catch (err) {
                 // A stale prepare (its seq taken by an earlier submit) is the only refusal here.
                 expect((err as { code: string }).code).toBe('LK_RECORD_STALE')
@@ -360,7 +360,7 @@ describe('records from key holders', () => {
             expect(r.rejection).toBeNull()
           for (const key of [ADMIN, ADMIN2, DEVICE]) expect(l.roleOf(key.id)).not.toBeNull()
           expect(forks(l)).toBe(0)
-          expect(l.quarantined()).toEqual([])
+          expect(l.query.quarantined()).toEqual([])
         } finally {
           await l.close()
           rmSync(dir, { recursive: true, force: true })
@@ -397,7 +397,7 @@ describe('records of a type no loaded dapp owns', () => {
     await full.append('extra.copy', { k: 'a' }, ADMIN)
     await full.append('test.put', { k: 'b', v: 3 }, DEVICE)
     const wires: Uint8Array[] = []
-    for (const r of full.records()) wires.push(wireBytes(r))
+    for (const r of full.query.records()) wires.push(wireBytes(r))
     return { full, wires }
   }
 
@@ -407,21 +407,21 @@ describe('records of a type no loaded dapp owns', () => {
     expect(full.view.get('extra/a')).toBe(2)
     const partial = await open({ dir, name: 'partial', dapps: [testDapp] })
     expect(partial.ingest(wires)).toMatchObject({ accepted: wires.length, held: 0, refused: 0 })
-    expect(partial.deferredCount).toBe(3)
+    expect(partial.query.deferredCount).toBe(3)
     expect(partial.view.get('extra/a')).toBeUndefined()
-    expect(partial.quarantined()).toEqual([])
+    expect(partial.query.quarantined()).toEqual([])
     expect(partial.stateHash).not.toBe(full.stateHash)
     // Restarted with the dapp: the same state as the ledger that had it from the start.
     await partial.close()
     const reopened = await open({ dir, name: 'partial', dapps: [testDapp, extraDapp] })
     expect(reopened.stateHash).toBe(full.stateHash)
-    expect(reopened.deferredCount).toBe(0)
+    expect(reopened.query.deferredCount).toBe(0)
     // And installed while open.
     const live = await open({ dir, name: 'live', dapps: [testDapp] })
     live.ingest(wires)
-    live.registerDapp(extraDapp)
+    live.admin.registerDapp(extraDapp)
     expect(live.stateHash).toBe(full.stateHash)
-    expect(live.deferredCount).toBe(0)
+    expect(live.query.deferredCount).toBe(0)
     await live.close()
     const liveAgain = await open({ dir, name: 'live', dapps: [testDapp, extraDapp] })
     expect(liveAgain.stateHash).toBe(full.stateHash)

@@ -10,6 +10,8 @@ import type { LedgerDapp } from '../dapp.ts'
 import { HybridClock } from '../hlc.ts'
 import { Ledger, type LedgerOptions } from '../ledger.ts'
 import { reject } from '../reasons.ts'
+import type { Db } from '../store.ts'
+import type { Parts } from '../types.ts'
 
 /** A deterministic key from a small number: the same in every run. */
 export function testKey(n: number): KeyPair {
@@ -75,11 +77,21 @@ export const DEVICE2 = testKey(4)
 
 /** A site with ADMIN as genesis admin and DEVICE enrolled. */
 export async function provision(ledger: Ledger): Promise<void> {
-  await ledger.createGenesis('Test Space', [ADMIN.publicKey], ADMIN)
+  await ledger.admin.createGenesis('Test Space', [ADMIN.publicKey], ADMIN)
   const r = await ledger.append(
     'site.enrol',
     { key: DEVICE.publicKey, role: 'device', name: 'door-1' },
     ADMIN,
   )
   if (r.rejection) throw new Error(`enrol rejected: ${r.rejection.detail}`)
+}
+
+/** The parts of a test ledger (./types.ts `Parts`): for tests of what the face does not show. */
+export function partsOf(ledger: Ledger): Parts {
+  return (ledger as unknown as { parts: Parts }).parts
+}
+
+/** The database of a test ledger: tests inside runtime/core/ledger/ may read it in SQL. */
+export function dbOf(ledger: Ledger): Db {
+  return partsOf(ledger).store.db
 }
