@@ -35,8 +35,8 @@ export interface SiteVectors {
   keys: Array<{ name: string; seed: string; publicKey: string }>
   /** In the ledger's total order. */
   records: Array<{ note: string; type: string; author: string; id: string; wire: string }>
-  /** Every state entry: key, and the hex of the value's canonical dag-cbor; keys in bytewise order. */
-  state: Array<[string, string]>
+  /** Every state entry: key → hex of the value's canonical dag-cbor; keys in bytewise order. */
+  state: Record<string, string>
   stateHash: string
   export: { file: string; exporter: string; records: number }
   credential: { file: string; member: string; signer: string }
@@ -156,10 +156,12 @@ export async function buildSiteVectors(): Promise<{
         id: toHex(r.id),
         wire: toHex(wireBytes(r)),
       }))
-    const state = ledger.view
-      .list('')
-      .map(([key]): [string, string] => [key, toHex(ledger.state.entryBytes(key)!)])
-      .sort((a, b) => Buffer.compare(Buffer.from(a[0]), Buffer.from(b[0])))
+    const state = Object.fromEntries(
+      ledger.view
+        .list('')
+        .map(([key]): [string, string] => [key, toHex(ledger.state.entryBytes(key)!)])
+        .sort((a, b) => Buffer.compare(Buffer.from(a[0]), Buffer.from(b[0]))),
+    )
 
     const file = join(tmpdir(), `latchkey-site-vector-${process.pid}.export`)
     const summary = writeExport(ledger, file, admin)
