@@ -4,11 +4,13 @@
  * from a second, independent opinion built on @noble/ed25519: its strict verify, which is
  * cofactored, plus the rules stated in §1.3 computed on noble's points.
  */
-import { createHash } from 'node:crypto'
+import { createHash, sign } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import * as ed from '@noble/ed25519'
+import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { STRICT_RULES, strictPrecheck, strictVerdict, verifyStrict } from '../runtime/core/ed25519-strict.ts'
+import { keyPairFromSeed } from '../runtime/core/keys.ts'
 import {
   buildVectors,
   renderVectors,
@@ -93,5 +95,33 @@ describe('strict Ed25519 vectors', () => {
     const v = file.vectors.find((x) => x.name === 'valid')!
     expect(strictPrecheck(bytes(v.pub), bytes(v.sig))).toBeNull()
     expect(verifyStrict(bytes(v.pub), new Uint8Array(0), bytes(v.sig))).toBe(false)
+  })
+
+  it('honest signatures of any key and message verify, and a flipped bit does not', () => {
+    fc.assert(
+      fc.property(
+        fc.uint8Array({ minLength: 32, maxLength: 32 }),
+        fc.uint8Array({ maxLength: 200 }),
+        fc.nat(511),
+        (seed, msg, bit) => {
+          const pair = keyPairFromSeed(seed)
+          const sig = new Uint8Array(sign(null, msg, pair.privateKeyObject))
+          expect(strictVerdict(pair.publicKey, msg, sig)).toBeNull()
+          const flipped = sig.slice()
+          flipped[bit >> 3]! ^= 1 << (bit & 7)
+          expect(verifyStrict(pair.publicKey, msg, flipped)).toBe(false)
+        },
+      ),
+      { numRuns: 200 },
+    )
+  })
+
+  it('answers, never throws, for input of any length', () => {
+    for (const [pub, sig] of [
+      [new Uint8Array(0), new Uint8Array(0)],
+      [new Uint8Array(32), new Uint8Array(63)],
+      [new Uint8Array(33), new Uint8Array(64)],
+    ] as const)
+      expect(strictVerdict(pub, new Uint8Array(0), sig)).toBe('length')
   })
 })
