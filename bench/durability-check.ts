@@ -56,8 +56,8 @@ export class LedgerCheck {
         problem = 'the materialized state does not match its saved hash'
       if (full) {
         this.#present.clear()
-        for (const r of ledger.records()) this.#present.add(toHex(r.id))
-        const v = await ledger.verifyAll()
+        for (const r of ledger.query.records()) this.#present.add(toHex(r.id))
+        const v = await ledger.query.verifyAll()
         if (v.problem)
           problem ??= `verifyAll: ${v.problem.problem} at ${v.problem.author.slice(0, 12)}…/${v.problem.seq}`
         for (const [author, head] of ledger.heads())
@@ -87,7 +87,7 @@ export class LedgerCheck {
       let expect = done.seq
       let prevId: Uint8Array | null = done.seq > 0 ? done.id : null
       while (expect < head.seq) {
-        const page = ledger.range(author, expect + 1, 4096)
+        const page = ledger.query.range(author, expect + 1, 4096)
         if (page.length === 0)
           return `author ${author.slice(0, 12)}…: seq ${expect + 1} missing below head ${head.seq}`
         for (const r of page) {

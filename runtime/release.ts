@@ -6,8 +6,9 @@
  * is one line: `ed25519 <public key hex> <signature hex>`; the public key in it only says
  * which key signed: the verifier decides which key it trusts.
  */
-import { createHash, sign, verify } from 'node:crypto'
-import { type KeyPair, publicKeyObject } from './core/keys.ts'
+import { createHash, sign } from 'node:crypto'
+import { verifyStrict } from './core/ed25519-strict.ts'
+import type { KeyPair } from './core/keys.ts'
 
 const DOMAIN = Buffer.from('latchkey-release-sums-v1\0')
 
@@ -42,7 +43,11 @@ export function verifyReleaseSignature(sums: Uint8Array, sig: string, trusted: s
   if (!m) return { ok: false, reason: 'malformed' }
   const signer = m[1] as string
   if (signer !== trusted) return { ok: false, reason: 'other-key', signer }
-  const key = publicKeyObject(Buffer.from(trusted, 'hex'))
-  const good = verify(null, Buffer.concat([DOMAIN, sums]), key, Buffer.from(m[2] as string, 'hex'))
+  // Strict Ed25519 (docs/PROTOCOL.md §1.3), as for records.
+  const good = verifyStrict(
+    Buffer.from(trusted, 'hex'),
+    Buffer.concat([DOMAIN, sums]),
+    Buffer.from(m[2] as string, 'hex'),
+  )
   return good ? { ok: true, signer } : { ok: false, reason: 'bad-signature', signer }
 }

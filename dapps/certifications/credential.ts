@@ -12,12 +12,16 @@
  * signature verifies (strict RFC 8032), each enrolment is signed by a key the proof has already
  * shown to be an admin, and the signer is enrolled by the last one (or is a genesis admin).
  *
+ * A credential none of whose certifications is in force at the time of verification (`now`,
+ * by UTC day) is refused as expired.
+ *
  * What it cannot show offline: that the signer was not revoked after `issuedAt`. A verifier
  * who cares passes `maxAgeMs` (and `now`) and asks for a fresh credential.
  */
-import { createHash, sign as edSign, verify as edVerify } from 'node:crypto'
+import { createHash, sign as edSign } from 'node:crypto'
 import * as dagCbor from '@ipld/dag-cbor'
 import { certErrors } from '../../runtime/core/errors/index.ts'
+import { verifyStrict } from '../../runtime/core/ed25519-strict.ts'
 import type { Ledger, Signer } from '../../runtime/core/ledger/ledger.ts'
 import {
   authorKey,
@@ -68,10 +72,20 @@ export const CredentialCode = {
   NOT_ENROLLED: 'CRED_NOT_ENROLLED',
   /** Older than the verifier's `maxAgeMs`. */
   STALE: 'CRED_STALE',
+  /** Every certification it holds is past its last valid day at the time of verification. */
+  EXPIRED: 'CRED_EXPIRED',
 } as const
 
 export type CredentialVerification =
-  | { ok: true; credential: CredentialPayload; signerRole: 'admin' | 'device' }
+  | {
+      ok: true
+      credential: CredentialPayload
+      signerRole: 'admin' | 'device'
+      /** The UTC day the expiry dates were compared with (`YYYY-MM-DD`). */
+      asOf: string
+      /** Tools of the certifications past their last valid day on `asOf` (the others are in force). */
+      expired: string[]
+    }
   | { ok: false; code: (typeof CredentialCode)[keyof typeof CredentialCode]; detail: string }
 
 export interface VerifyOptions {
@@ -79,6 +93,7 @@ export interface VerifyOptions {
   site?: string
   /** Refuse credentials issued more than this long before `now`. */
   maxAgeMs?: number
+  /** The time (ms) to verify as of: expiry and `maxAgeMs` are judged at it. Default: the wall clock. */
   now?: number
 }
 
@@ -178,9 +193,11 @@ export function verifyCredential(doc: Uint8Array, opts: VerifyOptions = {}): Cre
     )
 
   // 1. The signature: the exact payload bytes, by the key the payload names.
+  // Strict Ed25519 (docs/PROTOCOL.md §1.3), as for records.
   let sigOk = false
   try {
-    sigOk = edVerify(null, message(payload), authorKey(fromHex(p.signer)), sig)
+    const signer = fromHex(p.signer)
+    sigOk = verifyStrict(signer, message(payload), sig, authorKey(signer))
   } catch {
     sigOk = false
   }
@@ -235,7 +252,19 @@ export function verifyCredential(doc: Uint8Array, opts: VerifyOptions = {}): Cre
       `the proof does not enrol the signing key ${p.signer.slice(0, 16)}…`,
     )
 
-  if (opts.maxAgeMs !== undefined && (opts.now ?? Date.now()) - p.issuedAt > opts.maxAgeMs)
+  const now = opts.now ?? Date.now()
+  if (opts.maxAgeMs !== undefined && now - p.issuedAt > opts.maxAgeMs)
     return refuse(CredentialCode.STALE, `issued ${new Date(p.issuedAt).toISOString()}, older than allowed`)
-  return { ok: true, credential: p, signerRole }
+
+  // 4. Expiry: a certification is in force through its last valid day, compared with the UTC
+  // day of `now` (as `latchkey cert list` does). A credential none of whose certifications is
+  // in force is refused; one with some in force is valid and names the expired ones.
+  const asOf = new Date(now).toISOString().slice(0, 10)
+  const expired = p.certs.filter((c) => typeof c.expires === 'string' && c.expires < asOf).map((c) => c.tool)
+  if (p.certs.length > 0 && expired.length === p.certs.length)
+    return refuse(
+      CredentialCode.EXPIRED,
+      `every certification in it is past its last valid day on ${asOf} (${p.certs.map((c) => `${c.tool} until ${c.expires}`).join(', ')})`,
+    )
+  return { ok: true, credential: p, signerRole, asOf, expired }
 }

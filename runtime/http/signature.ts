@@ -12,11 +12,12 @@
  * `content-digest` is covered on every request except GET and HEAD (an empty body has a digest
  * too). The tag names the site: a signature made for one site is refused by another.
  */
-import { createHash, sign as edSign, verify as edVerify, randomBytes } from 'node:crypto'
+import { createHash, sign as edSign, randomBytes } from 'node:crypto'
 import type { IncomingHttpHeaders } from 'node:http'
 import { httpbis } from 'http-message-signatures'
 import { type Item, isInnerList, parseDictionary } from 'structured-headers'
 import { httpErrors } from '../core/errors/index.ts'
+import { verifyStrict } from '../core/ed25519-strict.ts'
 import type { KeyPair } from '../core/keys.ts'
 import { authorKey, fromHex } from '../core/ledger/record.ts'
 import { type KeyDirectory, NonceCache } from '../mesh/auth.ts'
@@ -179,8 +180,10 @@ export async function verifyRequest(input: VerifyRequestInput): Promise<{ key: s
           id: keyid,
           algs: [SIGNATURE_ALG],
           verify: async (data: Buffer, signature: Buffer) => {
+            // Strict Ed25519 (docs/PROTOCOL.md §1.3), as for records.
+            const pub = fromHex(keyid)
             try {
-              return edVerify(null, data, authorKey(fromHex(keyid)), signature)
+              return verifyStrict(pub, data, signature, authorKey(pub))
             } catch {
               return false // a key that does not decode to a curve point
             }

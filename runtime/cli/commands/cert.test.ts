@@ -7,7 +7,7 @@ import { join } from 'node:path'
 import type { Command } from 'commander'
 import { describe, expect, it } from 'vitest'
 import { member } from '../../../dapps/certifications/test-support.ts'
-import { tmpDir } from '../../../test/helpers/index.ts'
+import { runCli, tmpDir } from '../../../test/helpers/index.ts'
 import { defaultConfig } from '../../config/load.ts'
 import { readKeyFile } from '../../core/keys.ts'
 import { silentLogger } from '../../core/ledger/testing/fixtures.ts'
@@ -39,7 +39,7 @@ async function setup() {
     await cmd.parseAsync(args, { from: 'user' })
     return out.join('')
   }
-  return { dir, site, cert }
+  return { dir, env, config, admin, site, cert }
 }
 
 const code = (p: Promise<unknown>) =>
@@ -47,6 +47,13 @@ const code = (p: Promise<unknown>) =>
     () => 'no error',
     (e: { code?: string; details?: { code?: string; reason?: string } }) =>
       [e.code, e.details?.code ?? e.details?.reason].filter(Boolean).join(' '),
+  )
+
+/** The exit status the CLI gives the error `p` fails with. */
+const exitOf = (p: Promise<unknown>) =>
+  p.then(
+    () => 0,
+    (e: { exit?: number }) => e.exit,
   )
 
 describe('latchkey cert', () => {
@@ -110,5 +117,85 @@ describe('latchkey cert', () => {
     writeFileSync(file, bytes)
     expect(await code(cert('verify', file))).toBe('LK_CERT_CREDENTIAL_INVALID CRED_BAD_SIGNATURE')
     expect(await code(cert('export', 'nobody', '-o', join(dir, 'x.cred')))).toBe('LK_CERT_UNKNOWN_MEMBER')
+  })
+
+  it('verify reports an expired credential as expired with a non-zero exit, today or --at a date', async () => {
+    const { cert, dir, config, admin } = await setup()
+    // The CLI refuses a grant already past; a grant record may still carry one (a lapsed cert).
+    const lapsed = {
+      member: 'bob',
+      tool: 'lathe',
+      trainer: null,
+      canTrain: false,
+      expires: '2020-01-31',
+      after: [],
+    }
+    expect((await writeRecord(config, admin, 'certifications.grant', lapsed)).rejection).toBeNull()
+    const bobFile = join(dir, 'bob.cred')
+    await cert('export', 'bob', '-o', bobFile)
+    expect(await code(cert('verify', bobFile))).toBe('LK_CERT_CREDENTIAL_INVALID CRED_EXPIRED')
+    expect(await exitOf(cert('verify', bobFile))).toBe(1)
+    expect(await cert('verify', bobFile, '--at', '2020-01-31')).toContain('as of 2020-01-31: 1 of 1')
+
+    await cert('grant', 'alice', 'laser', '--expires', '2099-01-31')
+    const file = join(dir, 'alice.cred')
+    await cert('export', 'alice', '-o', file)
+    expect(await cert('verify', file)).toMatch(/as of \d{4}-\d{2}-\d{2}: 1 of 1 certifications in force/)
+    expect(await cert('verify', file, '--at', '2099-01-31')).toContain('ok: credential of alice')
+    expect(await cert('verify', file, '--at', '2099-01-31T23:59:59Z')).toContain('ok: credential of alice')
+    // 01:30 at +02:00 is still 31 January in UTC, the day expiry dates are compared with.
+    expect(await cert('verify', file, '--at', '2099-02-01T01:30+02:00')).toContain('ok: credential of alice')
+    expect(await code(cert('verify', file, '--at', '2099-02-01'))).toBe(
+      'LK_CERT_CREDENTIAL_INVALID CRED_EXPIRED',
+    )
+    expect(await code(cert('verify', file, '--at', '2099-02-01T00:00:00.000Z'))).toBe(
+      'LK_CERT_CREDENTIAL_INVALID CRED_EXPIRED',
+    )
+    const json = await cert('verify', file, '--json', '--at', '2099-02-01').catch(() => null)
+    expect(json).toBeNull()
+
+    // Some certifications in force: the credential is valid and marks the expired ones.
+    expect(
+      (await writeRecord(config, admin, 'certifications.grant', { ...lapsed, member: 'alice' })).rejection,
+    ).toBeNull()
+    await cert('export', 'alice', '-o', file)
+    const some = await cert('verify', file)
+    expect(some).toMatch(/1 of 2 certifications in force/)
+    expect(some).toMatch(/alice\s+lathe.*until 2020-01-31 {2}EXPIRED/)
+    expect(some).not.toMatch(/laser.*EXPIRED/)
+  })
+
+  it('verify --at refuses what is not a date or a date-time with a zone, as a usage error', async () => {
+    const { cert, dir } = await setup()
+    await cert('grant', 'alice', 'laser')
+    const file = join(dir, 'alice.cred')
+    await cert('export', 'alice', '-o', file)
+    for (const bad of [
+      'tomorrow',
+      '2099-02-30',
+      '2099-13-01',
+      '20990201',
+      '2099-02-01T10:00',
+      '2099-02-01T25:00Z',
+      '',
+    ])
+      expect(await code(cert('verify', file, '--at', bad)), bad).toBe('LK_CLI_USAGE')
+    expect(await exitOf(cert('verify', file, '--at', 'tomorrow'))).toBe(2)
+  })
+
+  it('the latchkey process exits 1 on an expired credential and 2 on a bad --at', async () => {
+    const { cert, dir, env } = await setup()
+    await cert('grant', 'alice', 'laser', '--expires', '2099-01-31')
+    const file = join(dir, 'alice.cred')
+    await cert('export', 'alice', '-o', file)
+    const run = (...args: string[]) =>
+      runCli(['cert', 'verify', file, ...args], { cwd: dir, env: { ...process.env, ...env } })
+    expect((await run('--at', '2099-01-31')).code).toBe(0)
+    const expired = await run('--at', '2099-02-01')
+    expect(expired.code).toBe(1)
+    expect(expired.stderr).toContain('CRED_EXPIRED')
+    const bad = await run('--at', 'someday')
+    expect(bad.code).toBe(2)
+    expect(bad.stderr).toContain('--at must be a date')
   })
 })

@@ -159,26 +159,59 @@ export function certCommand(io: Io): Command {
     .description('verify a credential offline: signature, site and the enrolment of its signing key')
     .argument('<file>', 'credential file')
     .option('--site <id>', 'require this site id (hex); without it, any genuine site is accepted')
+    .option(
+      '--at <date>',
+      'verify as of this date (YYYY-MM-DD) or date-time (YYYY-MM-DDThh:mm[:ss]Z or ±hh:mm); default: now',
+    )
     .option('--json', 'print the result as JSON')
-    .action((file: string, opts: { site?: string; json?: boolean }) => {
+    .action((file: string, opts: { site?: string; at?: string; json?: boolean }) => {
       if (!existsSync(file)) throw errors.CLI_USAGE(`credential file ${file} does not exist`)
       if (opts.site !== undefined && !/^[0-9a-f]{64}$/.test(opts.site))
         throw errors.CLI_USAGE('--site must be a site id: 64 lower-case hex digits')
-      const v = verifyCredential(new Uint8Array(readFileSync(file)), opts.site ? { site: opts.site } : {})
+      const now = opts.at === undefined ? undefined : parseAt(opts.at)
+      const v = verifyCredential(new Uint8Array(readFileSync(file)), {
+        ...(opts.site ? { site: opts.site } : {}),
+        ...(now === undefined ? {} : { now }),
+      })
       if (opts.json) io.out(`${JSON.stringify(v)}\n`)
       if (!v.ok) throw certErrors.CREDENTIAL_INVALID(file, v.code, v.detail)
       if (opts.json) return
       const c = v.credential
+      const expired = new Set(v.expired)
       io.out(
         [
           `ok: credential of ${c.member}${c.name ? ` (${c.name})` : ''}, site ${c.site}${opts.site ? '' : ' (not pinned: pass --site to require it)'}`,
           `issued ${new Date(c.issuedAt).toISOString()}, signed by ${v.signerRole} key ${c.signer}`,
-          ...c.certs.map((x) => `  ${line(x)}`),
+          `as of ${v.asOf}: ${c.certs.length - expired.size} of ${c.certs.length} certifications in force`,
+          ...c.certs.map((x) => `  ${line(x)}${expired.has(x.tool) ? '  EXPIRED' : ''}`),
           '',
         ].join('\n'),
       )
     })
   return cmd
+}
+
+const AT_DAY = /^(\d{4})-(\d{2})-(\d{2})$/
+const AT_TIME = /^(\d{4})-(\d{2})-(\d{2})T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?(Z|[+-]\d{2}:\d{2})$/
+
+/**
+ * `--at`: a calendar day (its start, UTC) or a date-time with its zone, as ms. A date-time
+ * without a zone is refused rather than read in whatever zone this machine is set to.
+ */
+function parseAt(text: string): number {
+  const day = AT_DAY.exec(text) ?? AT_TIME.exec(text)
+  const ms = day ? Date.parse(AT_DAY.test(text) ? `${text}T00:00:00Z` : text) : Number.NaN
+  // Date.parse rolls 2026-02-30 over to March: the day must survive the round trip.
+  const real =
+    day !== null &&
+    Number.isFinite(ms) &&
+    new Date(Date.UTC(Number(day[1]), Number(day[2]) - 1, Number(day[3]))).toISOString().slice(0, 10) ===
+      text.slice(0, 10)
+  if (!real)
+    throw errors.CLI_USAGE(
+      `--at must be a date YYYY-MM-DD or a date-time YYYY-MM-DDThh:mm[:ss]Z (or with ±hh:mm), not "${text}"`,
+    )
+  return ms
 }
 
 function line(c: Certification): string {
