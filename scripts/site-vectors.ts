@@ -73,7 +73,7 @@ export async function buildSiteVectors(): Promise<{
     return r
   }
   try {
-    const genesis = await ledger.createGenesis('Vector Space', [admin.publicKey], admin)
+    const genesis = await ledger.admin.createGenesis('Vector Space', [admin.publicKey], admin)
     notes.set(toHex(genesis.id), 'the genesis: admin is the only genesis admin')
     await append(
       'admin enrols a second admin',
@@ -147,7 +147,7 @@ export async function buildSiteVectors(): Promise<{
       board,
     )
 
-    const records = [...ledger.records()]
+    const records = [...ledger.query.records()]
       .sort((a, b) => a.hlc.ms - b.hlc.ms || a.hlc.c - b.hlc.c || Buffer.compare(a.id, b.id))
       .map((r) => ({
         note: notes.get(toHex(r.id)) ?? '',
@@ -159,7 +159,7 @@ export async function buildSiteVectors(): Promise<{
     const state = Object.fromEntries(
       ledger.view
         .list('')
-        .map(([key]): [string, string] => [key, toHex(ledger.state.entryBytes(key)!)])
+        .map(([key]): [string, string] => [key, toHex(ledger.query.stateBytes(key)!)])
         .sort((a, b) => Buffer.compare(Buffer.from(a[0]), Buffer.from(b[0]))),
     )
 

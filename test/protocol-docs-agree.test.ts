@@ -74,7 +74,7 @@ describe('PROTOCOL.md §1: the reason code for a wrong `v`', () => {
     await provision(l)
     const report = l.ingest([new Uint8Array([...SIG, ...envelope('1', { site: l.site! })])])
     expect(report).toMatchObject({ accepted: 0, refused: 1, reasons: { VERSION: 1 } })
-    expect(l.quarantined().at(-1)).toMatchObject({ code: 'VERSION', retry: false })
+    expect(l.query.quarantined().at(-1)).toMatchObject({ code: 'VERSION', retry: false })
   })
 
   it('the document says so', () => {

@@ -20,8 +20,8 @@
  */
 import { createHash, sign as edSign } from 'node:crypto'
 import * as dagCbor from '@ipld/dag-cbor'
-import { certErrors } from '../../runtime/core/errors/index.ts'
 import { verifyStrict } from '../../runtime/core/ed25519-strict.ts'
+import { certErrors } from '../../runtime/core/errors/index.ts'
 import type { Ledger, Signer } from '../../runtime/core/ledger/ledger.ts'
 import {
   authorKey,
