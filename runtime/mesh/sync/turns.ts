@@ -13,7 +13,7 @@ export interface TurnClock extends Clock {
 }
 
 export function withTurns(clock: Clock | TurnClock): TurnClock {
-  if ('setImmediate' in clock) return clock
+  if ('clearImmediate' in clock) return clock
   return {
     now: () => clock.now(),
     setTimeout: (fn, ms) => clock.setTimeout(fn, ms),
