@@ -17,6 +17,7 @@ import {
 import { join } from 'node:path'
 import type { Dapp } from '../dapps/contract.ts'
 import { ledgerDapp } from '../dapps/contract.ts'
+import { readerOwners } from './badge-router.ts'
 import type { Config } from './config/load.ts'
 import type { Clock } from './core/clock.ts'
 import { errors } from './core/errors.ts'
@@ -131,9 +132,6 @@ export class LatchkeyNode extends Resource {
       log: log.child({ component: 'hardware' }),
       ...(this.#clock ? { clock: this.#clock } : {}),
     })
-    this.hardware.events.on('badge', (b: { reader: string; credential: { id: string }; at: number }) =>
-      log.info({ reader: b.reader, credential: b.credential.id }, 'badge read'),
-    )
     this.hardware.events.on('alarm', (a: { name: string; type: string; active: boolean }) =>
       log[a.active ? 'warn' : 'info'](
         a,
@@ -166,6 +164,7 @@ export class LatchkeyNode extends Resource {
       key: () => this.key,
       log: log.child({ component: 'dapps' }),
       ...(this.#clock ? { clock: this.#clock } : {}),
+      readerOwners: readerOwners(config),
     })
     this.#components.push(this.dapps)
     if (config.mqtt.broker.enabled) {

@@ -16,6 +16,10 @@ import { HealthMonitor, type ReaderHealth } from './health.ts'
 
 export type ReaderType = 'rdm6300' | 'id12la' | 'line' | 'pn532' | 'wedge' | 'wiegand26' | 'wiegand34'
 
+/**
+ * A badge presented at a reader: the one event type of the badge path, from the driver to the dapp
+ * that owns the reader (the node routes it, runtime/badge-router.ts).
+ */
 export interface BadgeEvent {
   readonly credential: Credential
   /** The reader's name (from its config). */
@@ -106,7 +110,8 @@ export abstract class ReaderBase extends Resource implements BadgeReader {
     this.monitor.frame()
     if (!this.#debounce.accept(credential.id)) return
     const event: BadgeEvent = Object.freeze({ credential, reader: this.name, at: this.clock.now() })
-    this.log.info({ credential: credential.id, bits: credential.bits }, 'badge')
+    // The read is debug; the decision the owning dapp makes is the info line.
+    this.log.debug({ credential: credential.id, bits: credential.bits }, 'badge')
     for (const l of [...this.#listeners.badge]) l(event)
   }
 
