@@ -75,6 +75,7 @@ export abstract class ReaderBase extends Resource implements BadgeReader {
   }
   /** Bad frames are logged at warn once per degraded spell, then at debug. */
   #quietBadFrames = false
+  #stopping = false
 
   constructor(opts: ReaderCommon) {
     super()
@@ -94,6 +95,16 @@ export abstract class ReaderBase extends Resource implements BadgeReader {
 
   health(): ReaderHealth {
     return this.monitor.snapshot()
+  }
+
+  override close(): Promise<void> {
+    this.#stopping = true
+    return super.close()
+  }
+
+  /** True from the moment `close()` is called: work in flight schedules no more. */
+  protected get stopping(): boolean {
+    return this.#stopping
   }
 
   on<E extends keyof ReaderEvents>(event: E, listener: ReaderListener<E>): () => void {
