@@ -90,7 +90,7 @@ export class Pn532Reader extends ReaderBase {
     this.#conn = new SerialConnection({
       path: opts.path,
       baudRate: opts.baudRate ?? 115200,
-      opener: opts.serial ?? serialportOpener,
+      opener: opts.serial ?? serialportOpener(this.clock),
       clock: this.clock,
       log: this.log,
       backoff: this.#o.backoff,
