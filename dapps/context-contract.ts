@@ -6,8 +6,7 @@
  * the node's DappHost (test/dapp-context-contract.test.ts) and the door-access test harness.
  */
 import { describe, expect, it, onTestFinished } from 'vitest'
-import type { BadgeEvent } from '../devices/readers/reader.ts'
-import { type Dapp, type DappRuntimeContext, type InputEvent, reject } from './contract.ts'
+import { type BadgeEvent, type Dapp, type DappRuntimeContext, type InputEvent, reject } from './contract.ts'
 
 export interface ContextHarness {
   /** The context `dapp` got when it started. */

@@ -16,6 +16,7 @@
  * State keys a dapp writes start with `<dapp name>/`. Record types are named `<dapp>.<kind>`.
  */
 
+import type { BadgeEvent } from '../devices/readers/index.ts'
 import type { Clock } from '../runtime/core/clock.ts'
 import type { LedgerDapp, LedgerDappContext } from '../runtime/core/ledger/dapp.ts'
 import type { AppendResult } from '../runtime/core/ledger/ledger.ts'
@@ -29,13 +30,8 @@ export type { Rejection } from '../runtime/core/ledger/reasons.ts'
 export { reject } from '../runtime/core/ledger/reasons.ts'
 export type { StateView, StateWriter } from '../runtime/core/ledger/state.ts'
 
-/** A badge read at a reader, with the canonical credential id (devices/readers). */
-export interface BadgeEvent {
-  reader: string
-  credential: { id: string; kind: string; bits: number }
-  /** Reader clock, ms. */
-  at: number
-}
+/** A badge read at a reader, with the canonical credential id: declared by the readers. */
+export type { BadgeEvent }
 
 export interface InputEvent {
   name: string
@@ -90,6 +86,10 @@ export interface DappRuntimeContext {
   /** Appends a record of one of this dapp's types, signed by this node's key. */
   append(type: string, body: unknown): Promise<AppendResult>
   query(name: string, handler: QueryHandler): void
+  /**
+   * A hardware event handler. A `badge` comes once, from the readers the node gives this dapp
+   * (its doors' or tools' readers), or from every reader when the dapp owns none.
+   */
   on<E extends keyof DappEvents>(event: E, handler: (e: DappEvents[E]) => void | Promise<void>): void
   /** A repeating timer owned by the dapp (stopped when the dapp stops). */
   every(ms: number, handler: () => void | Promise<void>): void

@@ -2,7 +2,9 @@
  * The dapp host: loads dapps (dapps/contract.ts), gives their record handlers to the ledger and,
  * once the ledger and the hardware are up, starts each with its runtime context. A dapp that
  * throws or does not become ready in time is named in the error, stopped, and left out; the node
- * keeps running. Queries are served at GET /api/v1/dapps/<dapp>/<query>.
+ * keeps running. Queries are served at GET /api/v1/dapps/<dapp>/<query>. Badges come straight
+ * from the readers and go to the dapps that own each reader (badge-router.ts); inputs and alarms
+ * come from the hardware's events. Handlers start in the same turn as the event.
  */
 import { EventEmitter } from 'node:events'
 import {
@@ -14,6 +16,8 @@ import {
   type QueryHandler,
 } from '../dapps/contract.ts'
 import { Buzzer, Led, Lock, ToolRelay } from '../devices/outputs/index.ts'
+import type { BadgeEvent } from '../devices/readers/index.ts'
+import { BadgeRouter } from './badge-router.ts'
 import { type Clock, systemClock, type TimerHandle } from './core/clock.ts'
 import type { KeyPair } from './core/keys.ts'
 import type { Ledger } from './core/ledger/ledger.ts'
@@ -28,6 +32,8 @@ export interface DappHostOptions {
   key: () => KeyPair | null
   log: Logger
   clock?: Clock
+  /** Reader name → the dapps that own it (badge-router.ts `readerOwners`); default: none. */
+  readerOwners?: ReadonlyMap<string, readonly string[]>
 }
 
 interface Running {
@@ -43,26 +49,39 @@ export class DappHost extends Resource {
   readonly name = 'dapps'
   readonly events = new EventEmitter()
   readonly running = new Map<string, Running>()
+  readonly #badges: BadgeRouter
+  readonly #unsubscribe: Array<() => void> = []
   #opts: DappHostOptions
 
   constructor(opts: DappHostOptions) {
     super()
     this.#opts = opts
+    this.#badges = new BadgeRouter(opts.readerOwners ?? new Map())
   }
 
   protected async _open(): Promise<void> {
     const { hardware } = this.#opts
     if (hardware) {
-      for (const event of ['badge', 'input', 'alarm'] as const) {
-        hardware.events.on(event, (e: unknown) => this.events.emit(event, e))
+      for (const reader of hardware.readers.values())
+        this.#unsubscribe.push(reader.on('badge', (e) => this.badge(e)))
+      for (const event of ['input', 'alarm'] as const) {
+        const forward = (e: unknown) => this.events.emit(event, e)
+        hardware.events.on(event, forward)
+        this.#unsubscribe.push(() => hardware.events.off(event, forward))
       }
     }
     for (const dapp of this.#opts.dapps) await this.#start(dapp)
   }
 
   protected async _close(): Promise<void> {
+    for (const off of this.#unsubscribe.splice(0)) off()
     for (const r of this.running.values()) this.#stopTimers(r)
     this.events.removeAllListeners()
+  }
+
+  /** A badge read: to the dapps that own its reader (a reader's `badge` event lands here). */
+  badge(e: BadgeEvent): void {
+    if (!this.closed) this.#badges.route(e)
   }
 
   async #start(dapp: Dapp): Promise<void> {
@@ -124,12 +143,18 @@ export class DappHost extends Resource {
         running.queries.set(name, handler)
       },
       on: (event, handler) => {
-        this.events.on(event, (e: DappEvents[typeof event]) => {
+        const guarded = (e: DappEvents[typeof event]) => {
           if (running.status !== 'running') return
-          Promise.resolve()
-            .then(() => handler(e))
-            .catch((err) => log.error({ err, event }, `dapp ${dapp.name} failed handling ${event}`))
-        })
+          const failed = (err: unknown) =>
+            log.error({ err, event }, `dapp ${dapp.name} failed handling ${event}`)
+          try {
+            Promise.resolve(handler(e)).catch(failed)
+          } catch (err) {
+            failed(err)
+          }
+        }
+        if (event === 'badge') this.#badges.add(dapp.name, guarded as (e: BadgeEvent) => void)
+        else this.events.on(event, guarded)
       },
       every: (ms, handler) => {
         // On the host's clock (systemClock timers are unref'd): fake time drives it in tests.

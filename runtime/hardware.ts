@@ -1,16 +1,16 @@
 /**
  * The node's hardware: one GPIO backend, the outputs (each opened directly at its declared
  * safe level, before anything else in the node starts), the inputs and the badge readers from
- * the config. Closing drives every output back to its safe state first. Events go out on
- * `events`: `badge` {reader, credential, at}, `input` {name, kind, value, at}, `alarm`
- * {name, type, active, at}, `reader-health` {name, health}.
+ * the config. Closing drives every output back to its safe state first. Badges are the readers'
+ * own events (`readers`, each a `BadgeReader`): the dapp host listens to them directly. Other
+ * events go out on `events`: `input` {name, kind, value, at}, `alarm` {name, type, active, at},
+ * `reader-health` {name, health}.
  */
 import { EventEmitter } from 'node:events'
 import { createGpio, type GpioDriver } from '../devices/gpio/index.ts'
 import { CurrentSense, type DebouncedInput, DoorContact, EStop, ExitButton } from '../devices/inputs/index.ts'
 import { applySafeStates, Buzzer, Led, Lock, type Output, ToolRelay } from '../devices/outputs/index.ts'
-import { type ReaderConfig, readerName } from '../devices/readers/config.ts'
-import { type BadgeReader, createReader } from '../devices/readers/index.ts'
+import { type BadgeReader, createReader, type ReaderConfig, readerName } from '../devices/readers/index.ts'
 import type { Config } from './config/load.ts'
 import type { InputConfig, OutputConfig } from './config/schema.ts'
 import type { Clock } from './core/clock.ts'
@@ -71,7 +71,6 @@ export class Hardware extends Resource {
         ...(clock ? { clock } : {}),
       })
       this.readers.set(reader.name, reader)
-      reader.on('badge', (b) => this.events.emit('badge', b))
       reader.on('health', (health) => {
         log[health.state === 'ok' ? 'info' : 'warn'](
           { reader: reader.name, health },

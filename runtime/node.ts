@@ -3,20 +3,10 @@
  * order. Constructing a node does no I/O; `ready()` opens the data directory, the node key
  * and every component; `close()` undoes it and may be called any number of times.
  */
-import { randomBytes } from 'node:crypto'
-import {
-  closeSync,
-  constants,
-  mkdirSync,
-  openSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-  writeSync,
-} from 'node:fs'
 import { join } from 'node:path'
 import type { Dapp } from '../dapps/contract.ts'
 import { ledgerDapp } from '../dapps/contract.ts'
+import { readerOwners } from './badge-router.ts'
 import type { Config } from './config/load.ts'
 import type { Clock } from './core/clock.ts'
 import { errors } from './core/errors.ts'
@@ -34,6 +24,8 @@ import { siteRoutes } from './http/site-routes.ts'
 import { EmbeddedBroker } from './mesh/broker.ts'
 import { PeerLink } from './mesh/link.ts'
 import { SyncEngine } from './mesh/sync.ts'
+import { DataDirLock } from './node-data-dir.ts'
+import { SetupToken } from './node-setup-token.ts'
 import { VERSION } from './version.ts'
 
 interface ForkEvidence {
@@ -99,9 +91,8 @@ export class LatchkeyNode extends Resource {
   #components: Component[] = []
   #started: Component[] = []
   #startedAt = 0
-  #lockFile: string
-  /** The one-time token that lets the holder of the data directory create the site over HTTP. */
-  #setupToken: string | null = null
+  readonly #dataDir: DataDirLock
+  readonly #setupToken: SetupToken
 
   constructor(opts: NodeOptions) {
     super()
@@ -110,7 +101,8 @@ export class LatchkeyNode extends Resource {
     this.now = opts.now ?? Date.now
     this.#dapps = opts.dapps ?? []
     this.#clock = opts.clock
-    this.#lockFile = join(opts.config.node.dataDir, 'node.lock')
+    this.#dataDir = new DataDirLock(opts.config.node.dataDir)
+    this.#setupToken = new SetupToken(opts.config.node.dataDir)
   }
 
   get dataDir(): string {
@@ -120,7 +112,7 @@ export class LatchkeyNode extends Resource {
   protected async _open(): Promise<void> {
     const { config, log } = this
     this.#startedAt = this.now()
-    this.#prepareDataDir()
+    this.#dataDir.acquire()
     const { pair, created } = loadOrCreateKeyFile(join(this.dataDir, 'keys', 'node.key'))
     this.key = pair
     log.info({ key: pair.id, created }, created ? 'created node key' : 'loaded node key')
@@ -131,9 +123,6 @@ export class LatchkeyNode extends Resource {
       log: log.child({ component: 'hardware' }),
       ...(this.#clock ? { clock: this.#clock } : {}),
     })
-    this.hardware.events.on('badge', (b: { reader: string; credential: { id: string }; at: number }) =>
-      log.info({ reader: b.reader, credential: b.credential.id }, 'badge read'),
-    )
     this.hardware.events.on('alarm', (a: { name: string; type: string; active: boolean }) =>
       log[a.active ? 'warn' : 'info'](
         a,
@@ -147,7 +136,7 @@ export class LatchkeyNode extends Resource {
       dapps: this.#dapps.map(ledgerDapp),
       checkpointWorker: true,
     })
-    this.ledger.events.on('fork', (fork: ForkEvidence) => this.#publishForkProof(fork))
+    this.ledger.events.on('fork', (fork: ForkEvidence) => publishForkProof(this.ledger, this.key, log, fork))
     // A revocation drops the revoked key's broker session: once per batch, after the fold.
     let revalidateQueued = false
     this.ledger.events.on('applied', (r: { type: string }) => {
@@ -166,6 +155,7 @@ export class LatchkeyNode extends Resource {
       key: () => this.key,
       log: log.child({ component: 'dapps' }),
       ...(this.#clock ? { clock: this.#clock } : {}),
+      readerOwners: readerOwners(config),
     })
     this.#components.push(this.dapps)
     if (config.mqtt.broker.enabled) {
@@ -203,8 +193,8 @@ export class LatchkeyNode extends Resource {
       this.http.route('GET', '/api/v1/status', ({ caller }) => this.#statusFor(caller), 'public')
       siteRoutes(this.http, {
         ledger: () => this.ledger,
-        token: () => this.#setupToken,
-        created: () => this.#spendSetupToken(),
+        token: () => this.#setupToken.value,
+        created: () => this.#setupToken.spend(),
         dataDir: this.dataDir,
       })
       ledgerRoutes(this.http, { ledger: () => this.ledger, nodeKey: () => pair.id })
@@ -216,7 +206,7 @@ export class LatchkeyNode extends Resource {
     for (const component of this.#components) {
       log.debug({ component: component.name }, 'starting')
       // The ledger is open by now: a node without a site offers a setup token before it listens.
-      if (component === this.http) this.#issueSetupToken()
+      if (component === this.http) this.#setupToken.issue(!!this.ledger?.site, log)
       try {
         await component.ready()
       } catch (err) {
@@ -253,8 +243,8 @@ export class LatchkeyNode extends Resource {
       }
     }
     this.#started = []
-    this.#spendSetupToken()
-    this.#releaseLock()
+    this.#setupToken.spend()
+    this.#dataDir.release()
     if (failures.length > 0) throw failures[0]
     this.log.info('node stopped')
   }
@@ -302,63 +292,6 @@ export class LatchkeyNode extends Resource {
     for (const [i, url] of config.mqtt.peers.entries()) link(`peer-${i}`, url)
   }
 
-  /**
-   * A fork was detected at ingest: write the proof into the ledger (when this node's key is
-   * enrolled) so every node cuts the forked key, not only the one that saw both branches.
-   */
-  #publishForkProof(fork: ForkEvidence): void {
-    const ledger = this.ledger
-    const key = this.key
-    if (!ledger || !key || ledger.roleOf(key.id) === null) {
-      this.log.error(
-        { author: fork.author, seq: fork.seq },
-        'fork detected; this node is not enrolled and cannot publish the proof',
-      )
-      return
-    }
-    ledger.append('site.fork', { a: fork.a, b: fork.b }, key).then(
-      ({ rejection }) =>
-        rejection
-          ? this.log.error({ rejection, author: fork.author }, 'fork proof rejected')
-          : this.log.warn({ author: fork.author, seq: fork.seq }, 'fork proof published; the key is cut'),
-      (err) => this.log.error({ err }, 'fork proof could not be appended'),
-    )
-  }
-
-  get setupTokenFile(): string {
-    return join(this.dataDir, 'setup.token')
-  }
-
-  #issueSetupToken(): void {
-    if (this.ledger?.site) {
-      this.#spendSetupToken() // a stale file from a run that ended without a site
-      return
-    }
-    this.#setupToken = randomBytes(32).toString('hex')
-    // A new file of our own, 0600 from its creation: a stale one (or a link planted in its place)
-    // is removed first, and O_EXCL with O_NOFOLLOW never writes through a link.
-    rmSync(this.setupTokenFile, { force: true })
-    const fd = openSync(
-      this.setupTokenFile,
-      constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW,
-      0o600,
-    )
-    try {
-      writeSync(fd, `${this.#setupToken}\n`)
-    } finally {
-      closeSync(fd)
-    }
-    this.log.info(
-      { file: this.setupTokenFile },
-      'no site yet: `latchkey site init` creates it with the setup token',
-    )
-  }
-
-  #spendSetupToken(): void {
-    this.#setupToken = null
-    rmSync(this.setupTokenFile, { force: true })
-  }
-
   /** The full status for a signed caller (or when the config opens it), the minimal one for anyone. */
   #statusFor(caller: Caller | null): NodeStatus | PublicNodeStatus {
     if (caller || this.config.http.publicStatus === 'full') return this.status()
@@ -399,39 +332,25 @@ export class LatchkeyNode extends Resource {
         : { gpio: null, outputs: [], inputs: [], readers: [] },
     }
   }
-
-  #prepareDataDir(): void {
-    try {
-      mkdirSync(this.dataDir, { recursive: true, mode: 0o700 })
-    } catch (err) {
-      throw errors.DATA_DIR(this.dataDir, (err as NodeJS.ErrnoException).code ?? String(err))
-    }
-    // One node per data directory: a second process would fight over the ledger and the outputs.
-    try {
-      const holder = Number(readFileSync(this.#lockFile, 'utf8'))
-      if (holder && holder !== process.pid && isAlive(holder)) {
-        throw errors.DATA_DIR(this.dataDir, `another latchkey node (pid ${holder}) is using it`)
-      }
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
-    }
-    writeFileSync(this.#lockFile, String(process.pid), { mode: 0o600 })
-  }
-
-  #releaseLock(): void {
-    try {
-      if (Number(readFileSync(this.#lockFile, 'utf8')) === process.pid) rmSync(this.#lockFile)
-    } catch {
-      // already gone
-    }
-  }
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM'
+/**
+ * A fork was detected at ingest: write the proof into the ledger (when this node's key is
+ * enrolled) so every node cuts the forked key, not only the one that saw both branches.
+ */
+function publishForkProof(ledger: Ledger | null, key: KeyPair | null, log: Logger, fork: ForkEvidence): void {
+  if (!ledger || !key || ledger.roleOf(key.id) === null) {
+    log.error(
+      { author: fork.author, seq: fork.seq },
+      'fork detected; this node is not enrolled and cannot publish the proof',
+    )
+    return
   }
+  ledger.append('site.fork', { a: fork.a, b: fork.b }, key).then(
+    ({ rejection }) =>
+      rejection
+        ? log.error({ rejection, author: fork.author }, 'fork proof rejected')
+        : log.warn({ author: fork.author, seq: fork.seq }, 'fork proof published; the key is cut'),
+    (err) => log.error({ err }, 'fork proof could not be appended'),
+  )
 }

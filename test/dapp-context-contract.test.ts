@@ -48,7 +48,7 @@ contextContract('DappHost (real ledger, fake clock)', async (dapp) => {
     ctx,
     nodeKey: DEVICE.id,
     emitBadge: async (e) => {
-      host.events.emit('badge', e)
+      host.badge(e)
       await flush()
     },
     emitInput: async (e) => {

@@ -84,7 +84,7 @@ describe('dapp host', () => {
       const url = `http://127.0.0.1:${port}/api/v1/dapps/counter/total`
       const fetch = signedFetch(nodeKey(node.dataDir))
       expect(await (await fetch(url)).json()).toEqual({ total: 0 })
-      node.hardware!.events.emit('badge', {
+      node.dapps!.badge({
         reader: 'r1',
         credential: { id: 'em:12345', kind: 'em', bits: 32 },
         at: 0,

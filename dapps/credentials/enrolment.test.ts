@@ -88,7 +88,7 @@ async function rig() {
   /** Presents a badge and resolves with the enrolment decision logged for it. */
   const present = async (id: string, opts: { reader?: string; bits?: number } = {}) => {
     const seen = lines.length
-    host.events.emit('badge', {
+    host.badge({
       reader: opts.reader ?? 'front',
       credential: { id, kind: 'em', bits: opts.bits ?? 32 },
       at: clock.now(),
@@ -183,7 +183,7 @@ describe('enrolment on a running node', () => {
     const ledger = node.ledger!
     await seed(ledger.append.bind(ledger), readKeyFile(join(config.node.dataDir, 'keys', 'admin.key')))
     const read = (id: string) =>
-      node.hardware!.events.emit('badge', {
+      node.dapps!.badge({
         reader: 'front',
         credential: { id, kind: 'em', bits: 32 },
         at: 0,

@@ -33,6 +33,7 @@ import {
 } from './model.ts'
 import type { CheckedDoor, CheckedDoorAccessOptions } from './options.ts'
 import type { AlertBody, EventBody } from './records.ts'
+import { UnlockWindows } from './unlock-windows.ts'
 
 export class DoorController {
   readonly #ctx: DappRuntimeContext
@@ -41,7 +42,7 @@ export class DoorController {
   readonly #byContact = new Map<string, CheckedDoor>()
   readonly #byExit = new Map<string, CheckedDoor>()
   /** Unlock windows this board opened (ctx.clock ms): an opening inside one is not forced. */
-  readonly #windows = new Map<string, { from: number; until: number }>()
+  readonly #windows = new UnlockWindows()
   /** Doors held unlocked for a hold-open override. */
   readonly #held = new Set<string>()
   /** Doors locked for a lockdown. */
@@ -81,7 +82,7 @@ export class DoorController {
     if (!door) return
     // 2. decide, from memory only
     const now = this.#opts.now()
-    const offline = this.#offline(now)
+    const offline = isOffline(this.#ctx, this.#opts, now)
     const decision = decide(this.#ctx.state, {
       door: door.name,
       credential: e.credential,
@@ -100,6 +101,7 @@ export class DoorController {
     }
     // 3. actuate first: the lock is driven before the append is even started
     const actuated = decision.granted ? this.#pulse(door) : Promise.resolve()
+    const latencyMs = Math.max(0, this.#ctx.clock.now() - e.at)
     // 4. record
     const body: EventBody = {
       door: door.name,
@@ -112,9 +114,10 @@ export class DoorController {
     }
     // The decision's one info line comes once the append has resolved (committed durably), and
     // names the record: an operator or a crash test can count on that record being in the ledger.
+    // `latencyMs` is from the read to the lock being driven, on the reader's clock.
     const recorded = this.#record('door-access.event', body).then((record) =>
       this.#ctx.log.info(
-        { door: door.name, credential: e.credential.id, ...decision, record },
+        { door: door.name, reader: e.reader, credential: e.credential.id, ...decision, latencyMs, record },
         `door ${door.name}: ${decision.reason}`,
       ),
     )
@@ -128,7 +131,7 @@ export class DoorController {
     if (e.active) {
       // The contract gives dapps no access to the contact's unlock window (DoorContact.allowFor),
       // so the device calls every opening forced: an opening inside a window this board opened is not.
-      if (e.type === 'forced' && this.#authorised(door.name, e.at)) return
+      if (e.type === 'forced' && this.#windows.covers(door.name, e.at)) return
       // Held open on purpose: neither forced nor held-open.
       if (this.#held.has(door.name)) return
       if (this.#raised.has(key)) return
@@ -144,7 +147,7 @@ export class DoorController {
       door: door.name,
       type: e.type as AlertType,
       active: e.active,
-      at: this.#wallAt(e.at),
+      at: wallAt(this.#ctx, this.#opts, e.at),
     }
     await this.#append('door-access.alert', body)
   }
@@ -170,7 +173,7 @@ export class DoorController {
         // Lockdown beats everything: end a pulse or a hold now.
         this.#lockedDown.add(door.name)
         this.#held.delete(door.name)
-        this.#windows.delete(door.name)
+        this.#windows.close(door.name)
         work.push(this.#logged(lock.lock(), `lockdown of ${door.name}`))
       } else if (!lockdown) this.#lockedDown.delete(door.name)
       if (hold) {
@@ -223,34 +226,14 @@ export class DoorController {
     }
   }
 
-  #offline(now: number): boolean {
-    const { graceMs } = offlinePolicy(this.#ctx.state, this.#opts.graceMs ?? undefined)
-    return offlineState(this.#opts.syncedAt(), now, graceMs).offline
-  }
-
   /** Opens an unlock window and pulses the lock (a synchronous GPIO backend drives it before this returns). */
   #pulse(door: CheckedDoor): Promise<void> {
-    const t = this.#ctx.clock.now()
-    const w = this.#windows.get(door.name)
-    this.#windows.set(door.name, {
-      from: w && w.until >= t ? w.from : t,
-      until: t + door.pulseMs,
-    })
+    this.#windows.open(door.name, this.#ctx.clock.now(), door.pulseMs)
     try {
       return this.#ctx.outputs.lock(door.lock).pulse(door.pulseMs)
     } catch (err) {
       return Promise.reject(err)
     }
-  }
-
-  /** Board wall time (epoch ms) of a device time (ctx.clock ms), e.g. when the door opened. */
-  #wallAt(deviceMs: number): number {
-    return Math.round(this.#opts.now() - Math.max(0, this.#ctx.clock.now() - deviceMs))
-  }
-
-  #authorised(door: string, at: number): boolean {
-    const w = this.#windows.get(door)
-    return !!w && w.from <= at && at <= w.until
   }
 
   #relockAt(door: string, until: number, now: number): void {
@@ -287,4 +270,15 @@ export class DoorController {
   #logged(p: Promise<unknown>, what: string): Promise<void> {
     return logFailure(this.#ctx, p, what)
   }
+}
+
+/** Whether the board counts as offline at `now` (no sync within the site's grace period). */
+function isOffline(ctx: DappRuntimeContext, opts: CheckedDoorAccessOptions, now: number): boolean {
+  const { graceMs } = offlinePolicy(ctx.state, opts.graceMs ?? undefined)
+  return offlineState(opts.syncedAt(), now, graceMs).offline
+}
+
+/** Board wall time (epoch ms) of a device time (ctx.clock ms), e.g. when the door opened. */
+function wallAt(ctx: DappRuntimeContext, opts: CheckedDoorAccessOptions, deviceMs: number): number {
+  return Math.round(opts.now() - Math.max(0, ctx.clock.now() - deviceMs))
 }

@@ -151,8 +151,19 @@ describe('door-access: badge → decide → actuate → record', () => {
     await done
     const { record } = await h.appends[0]!.result
     expect(decisionLines()).toMatchObject([
-      { door: 'front', member: 'alice', granted: true, record: Buffer.from(record.id).toString('hex') },
+      {
+        door: 'front',
+        reader: 'front-reader',
+        credential: 'em:1001',
+        member: 'alice',
+        granted: true,
+        reason: 'allowed',
+        latencyMs: 0, // fake time: the lock moved in the turn the badge arrived
+        record: Buffer.from(record.id).toString('hex'),
+      },
     ])
+    // One info line per decision.
+    expect(h.logs.filter((l) => l.level === 'info' && l.credential === 'em:1001')).toHaveLength(1)
   })
 
   it('outside the schedule in the site time zone: denied, recorded, no actuation (a keyholder at any time still gets in)', async () => {

@@ -76,7 +76,7 @@ describe('door-access and machine-lockout in a node', () => {
       }
       const gpio = node.hardware!.gpio as SimGpio
       const emit = (reader: string) =>
-        node.hardware!.events.emit('badge', {
+        node.dapps!.badge({
           reader,
           credential: { id: 'em:42', kind: 'em', bits: 32 },
           at: 0,

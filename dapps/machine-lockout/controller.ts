@@ -11,7 +11,6 @@
  * badging an idle tool enable it without a certification. Every cut happens before its record
  * is written. All timers run on ctx.clock.
  */
-import type { TimerHandle } from '../../runtime/core/clock.ts'
 import { offlinePolicy, offlineState } from '../access.ts'
 import {
   appendOrLog,
@@ -24,17 +23,18 @@ import { decideTool, type ToolDecision } from './decide.ts'
 import { type EndedBy, isLatched, type OpenSession, sessionMinutes, type Usage, usageOf } from './model.ts'
 import type { CheckedMachineLockoutOptions, CheckedTool } from './options.ts'
 import type { DeniedBody, EstopBody, SessionBody, SessionStartBody } from './records.ts'
+import { SessionTimers } from './session-timers.ts'
+import { ToolSignals } from './signals.ts'
 
-/** [on ms, off ms, …] */
-export const PATTERNS = {
-  accepted: [80],
-  denied: [200, 100, 200, 100, 200],
-  /** Before a cutoff: LED blinks, buzzer chirps once a second. */
-  warnLed: [250, 250],
-  warnBuzzer: [100, 900],
-  /** E-stop latched. */
-  latchedLed: [100, 100],
-} as const
+export { PATTERNS } from './signals.ts'
+
+/** The badge a decision answers: it goes on the decision's one info line. */
+interface Read {
+  reader: string
+  credential: string
+  /** When the reader decoded it (ctx.clock ms). */
+  at: number
+}
 
 interface Session {
   member: string
@@ -57,13 +57,15 @@ export class ToolController {
   current = false
   readonly #ctx: DappRuntimeContext
   readonly #opts: CheckedMachineLockoutOptions
-  #idleTimers: TimerHandle[] = []
-  #maxTimers: TimerHandle[] = []
+  readonly #signals: ToolSignals
+  readonly #timers: SessionTimers
 
   constructor(ctx: DappRuntimeContext, opts: CheckedMachineLockoutOptions, tool: CheckedTool) {
     this.#ctx = ctx
     this.#opts = opts
     this.tool = tool
+    this.#signals = new ToolSignals(ctx, tool)
+    this.#timers = new SessionTimers(ctx.clock)
   }
 
   start(): void {
@@ -74,10 +76,11 @@ export class ToolController {
     if (this.tool.buzzer) outputs.buzzer(this.tool.buzzer)
     // A latch survives restarts: it is in the ledger.
     this.latched = isLatched(state, this.tool.name)
-    if (this.latched) this.#showLatched()
-    this.#endStaleSessions()
+    if (this.latched) this.#signals.latched()
+    endStaleSessions(this.#ctx, this.tool)
   }
 
+  /** The badge path: decide from memory, act on the outputs, write one info line, record. */
   async onBadge(e: BadgeEvent): Promise<void> {
     const now = this.#opts.now()
     const d = decideTool(this.#ctx.state, {
@@ -86,17 +89,30 @@ export class ToolController {
       credential: e.credential,
       now,
       tz: this.#opts.timeZone,
-      offline: this.#offline(now),
+      offline: isOffline(this.#ctx, this.#opts, now),
     })
-    if (this.latched) return this.#badgeWhileLatched(e, d, now)
+    const read: Read = { reader: e.reader, credential: e.credential.id, at: e.at }
+    if (this.latched) return this.#badgeWhileLatched(read, d, now)
     const s = this.session
     if (s) {
-      if (d.member === s.member) return s.idleWarning && d.granted ? this.#keepAlive() : this.#end('badge')
-      if (d.granted && d.staff) return this.#end('override')
-      return this.#deny(e, 'tool-in-use', d.member, now)
+      if (d.member === s.member) {
+        if (!(s.idleWarning && d.granted)) return this.#end('badge', read)
+        // A badge during the idle warning keeps the session alive.
+        s.idleWarning = false
+        if (!s.maxWarning) this.#signals.steady()
+        this.#armIdle()
+        this.#decided(
+          read,
+          { member: s.member, reason: 'keep-alive' },
+          `tool ${this.tool.name}: session kept alive`,
+        )
+        return
+      }
+      if (d.granted && d.staff) return this.#end('override', read)
+      return this.#deny(read, 'tool-in-use', d.member, now)
     }
-    if (!d.granted) return this.#deny(e, d.reason, d.member, now)
-    return this.#begin(e, d, now)
+    if (!d.granted) return this.#deny(read, d.reason, d.member, now)
+    return this.#begin(read, d, now)
   }
 
   async onInput(e: InputEvent): Promise<void> {
@@ -124,13 +140,13 @@ export class ToolController {
 
   // ── session ─────────────────────────────────────────────────────────────────────────────
 
-  async #begin(e: BadgeEvent, d: ToolDecision, now: number): Promise<void> {
+  async #begin(read: Read, d: ToolDecision, now: number): Promise<void> {
     // Actuate first: the relay is driven before the append is started.
     const enabled = this.#ctx.outputs.relay(this.tool.relay).enable()
     const body: SessionStartBody = {
       tool: this.tool.name,
       member: d.member!,
-      credential: e.credential.id,
+      credential: read.credential,
       start: now,
       staff: d.reason === 'staff',
     }
@@ -155,35 +171,40 @@ export class ToolController {
       idleWarning: false,
       maxWarning: false,
     }
-    this.#ctx.log.info(
-      { tool: this.tool.name, member: body.member, reason: d.reason },
+    this.#decided(
+      read,
+      { member: body.member, reason: d.reason, granted: true },
       `tool ${this.tool.name} enabled`,
     )
-    this.#led((led) => led.on())
-    this.#buzz(PATTERNS.accepted)
-    this.#armMax()
+    this.#signals.started()
+    const { maxSessionMs, warnMs } = this.tool
+    this.#timers.arm(
+      'max',
+      maxSessionMs,
+      warnMs,
+      () => this.#warn('max'),
+      () => void this.#end('max'),
+    )
     this.#armIdle()
     await Promise.all([this.#logged(enabled, 'enabling the relay'), startId])
   }
 
-  async #end(endedBy: EndedBy): Promise<void> {
+  /** Ends the session: by a badge (`read` given: the decision's line), a cutoff or the e-stop. */
+  async #end(endedBy: EndedBy, read?: Read): Promise<void> {
     const s = this.session
     if (!s) return
     this.session = null
-    this.#clear('idle')
-    this.#clear('max')
+    this.#timers.clear('idle')
+    this.#timers.clear('max')
     // Cut first, then record.
     const relay = this.#ctx.outputs.relay(this.tool.relay)
     const cut = relay.enabled ? relay.disable() : Promise.resolve()
-    if (this.latched) this.#showLatched()
-    else this.#led((led) => led.off())
-    this.#buzzerStop()
+    this.#signals.idle(this.latched)
     const durationMs = Math.max(0, Math.round(this.#ctx.clock.now() - s.startMono))
     const end = s.startWall + durationMs
-    this.#ctx.log.info(
-      { tool: this.tool.name, member: s.member, endedBy },
-      `tool ${this.tool.name} disabled (${endedBy})`,
-    )
+    const msg = `tool ${this.tool.name} disabled (${endedBy})`
+    if (read) this.#decided(read, { member: s.member, reason: endedBy, endedBy }, msg)
+    else this.#ctx.log.info({ tool: this.tool.name, member: s.member, endedBy }, msg)
     const [id] = await Promise.all([s.startId, this.#logged(cut, 'cutting the relay')])
     if (!id) {
       this.#ctx.log.error(
@@ -201,40 +222,21 @@ export class ToolController {
       minutes: sessionMinutes(s.startWall, end),
       endedBy,
     }
-    await this.#append('machine-lockout.session', body)
-  }
-
-  #keepAlive(): void {
-    const s = this.session!
-    s.idleWarning = false
-    if (!s.maxWarning) this.#stopWarning()
-    this.#armIdle()
+    await appendOrLog(this.#ctx, 'machine-lockout.session', body)
   }
 
   #armIdle(): void {
-    this.#clear('idle')
+    this.#timers.clear('idle')
     const s = this.session
     // While the tool draws current it is in use, not idle.
     if (!s || (this.tool.currentSense && this.current)) return
-    const { idleMs, warnMs } = this.tool
-    if (warnMs > 0)
-      this.#idleTimers.push(this.#ctx.clock.setTimeout(() => this.#warn('idle'), idleMs - warnMs))
-    this.#idleTimers.push(this.#ctx.clock.setTimeout(() => void this.#end('idle'), idleMs))
-  }
-
-  #armMax(): void {
-    this.#clear('max')
-    const { maxSessionMs, warnMs } = this.tool
-    if (warnMs > 0)
-      this.#maxTimers.push(this.#ctx.clock.setTimeout(() => this.#warn('max'), maxSessionMs - warnMs))
-    this.#maxTimers.push(this.#ctx.clock.setTimeout(() => void this.#end('max'), maxSessionMs))
-  }
-
-  #clear(which: 'idle' | 'max'): void {
-    const timers = which === 'idle' ? this.#idleTimers : this.#maxTimers
-    for (const t of timers) this.#ctx.clock.clearTimeout(t)
-    if (which === 'idle') this.#idleTimers = []
-    else this.#maxTimers = []
+    this.#timers.arm(
+      'idle',
+      this.tool.idleMs,
+      this.tool.warnMs,
+      () => this.#warn('idle'),
+      () => void this.#end('idle'),
+    )
   }
 
   #warn(kind: 'idle' | 'max'): void {
@@ -246,13 +248,7 @@ export class ToolController {
       { tool: this.tool.name, member: s.member, kind },
       `tool ${this.tool.name}: ${kind} cutoff soon`,
     )
-    this.#led((led) => led.blink(PATTERNS.warnLed))
-    this.#buzz(PATTERNS.warnBuzzer, Number.POSITIVE_INFINITY)
-  }
-
-  #stopWarning(): void {
-    this.#led((led) => led.on())
-    this.#buzzerStop()
+    this.#signals.warning()
   }
 
   #currentSense(on: boolean): void {
@@ -263,10 +259,10 @@ export class ToolController {
       this.#armIdle()
       return
     }
-    this.#clear('idle')
+    this.#timers.clear('idle')
     if (s.idleWarning) {
       s.idleWarning = false
-      if (!s.maxWarning) this.#stopWarning()
+      if (!s.maxWarning) this.#signals.steady()
     }
   }
 
@@ -285,98 +281,87 @@ export class ToolController {
     this.#ctx.log.warn({ tool: this.tool.name }, `tool ${this.tool.name}: e-stop`)
     if (!this.latched) {
       this.latched = true
-      const body: EstopBody = { tool: this.tool.name, latched: true, at: this.#wallAt(e.at) }
-      work.push(this.#append('machine-lockout.estop', body))
+      const body: EstopBody = { tool: this.tool.name, latched: true, at: wallAt(this.#ctx, this.#opts, e.at) }
+      work.push(appendOrLog(this.#ctx, 'machine-lockout.estop', body))
     }
     work.push(this.#end('estop'))
-    this.#showLatched()
+    this.#signals.latched()
     await Promise.all(work)
   }
 
-  async #badgeWhileLatched(e: BadgeEvent, d: ToolDecision, now: number): Promise<void> {
-    if (!(d.granted && d.staff)) return this.#deny(e, 'estop-latched', d.member, now)
-    if (this.estopEngaged) return this.#deny(e, 'estop-engaged', d.member, now)
+  async #badgeWhileLatched(read: Read, d: ToolDecision, now: number): Promise<void> {
+    if (!(d.granted && d.staff)) return this.#deny(read, 'estop-latched', d.member, now)
+    if (this.estopEngaged) return this.#deny(read, 'estop-engaged', d.member, now)
     this.latched = false
-    this.#led((led) => led.off())
-    this.#buzz(PATTERNS.accepted)
-    this.#ctx.log.info(
-      { tool: this.tool.name, member: d.member },
+    this.#signals.cleared()
+    this.#decided(
+      read,
+      { member: d.member, reason: 'estop-cleared', granted: true },
       `tool ${this.tool.name}: e-stop latch cleared`,
     )
     const body: EstopBody = { tool: this.tool.name, latched: false, at: now, member: d.member! }
-    await this.#append('machine-lockout.estop', body)
-  }
-
-  #showLatched(): void {
-    this.#led((led) => led.blink(PATTERNS.latchedLed))
+    await appendOrLog(this.#ctx, 'machine-lockout.estop', body)
   }
 
   // ── records and outputs ─────────────────────────────────────────────────────────────────
 
-  async #deny(e: BadgeEvent, reason: string, member: string | undefined, now: number): Promise<void> {
-    this.#buzz(PATTERNS.denied)
+  async #deny(read: Read, reason: string, member: string | undefined, now: number): Promise<void> {
+    this.#signals.denied()
     const body: DeniedBody = {
       tool: this.tool.name,
-      credential: e.credential.id,
+      credential: read.credential,
       ...(member ? { member } : {}),
       reason,
       at: now,
     }
+    this.#decided(read, { member, reason, granted: false }, `tool ${this.tool.name}: ${reason}`)
+    await appendOrLog(this.#ctx, 'machine-lockout.denied', body)
+  }
+
+  /**
+   * The one info line of a badge decision: tool, reader, credential, holder, reason, and
+   * `latencyMs` from the read to this line (the outputs are driven before it), on ctx.clock.
+   */
+  #decided(read: Read, fields: Record<string, unknown>, msg: string): void {
+    const latencyMs = Math.max(0, this.#ctx.clock.now() - read.at)
     this.#ctx.log.info(
-      { tool: this.tool.name, credential: e.credential.id, member, reason },
-      `tool ${this.tool.name}: ${reason}`,
+      { tool: this.tool.name, reader: read.reader, credential: read.credential, ...fields, latencyMs },
+      msg,
     )
-    await this.#append('machine-lockout.denied', body)
-  }
-
-  /** Sessions this board left open (a crash or power cut): ended as `restart`, length unknown, 0 minutes. */
-  #endStaleSessions(): void {
-    const prefix = 'machine-lockout/open/'
-    for (const [key, open] of this.#ctx.state.list<OpenSession>(prefix)) {
-      if (open.tool !== this.tool.name || open.author !== this.#ctx.node.key) continue
-      const body: SessionBody = {
-        session: key.slice(prefix.length),
-        tool: open.tool,
-        member: open.member,
-        start: open.start,
-        end: open.start,
-        minutes: 0,
-        endedBy: 'restart',
-      }
-      void this.#append('machine-lockout.session', body)
-    }
-  }
-
-  #offline(now: number): boolean {
-    const { graceMs } = offlinePolicy(this.#ctx.state, this.#opts.graceMs ?? undefined)
-    return offlineState(this.#opts.syncedAt(), now, graceMs).offline
-  }
-
-  /** Board wall time (epoch ms) of a device time (ctx.clock ms). */
-  #wallAt(deviceMs: number): number {
-    return Math.round(this.#opts.now() - Math.max(0, this.#ctx.clock.now() - deviceMs))
-  }
-
-  #led(fn: (led: ReturnType<DappRuntimeContext['outputs']['led']>) => Promise<void>): void {
-    if (this.tool.led) void this.#logged(fn(this.#ctx.outputs.led(this.tool.led)), 'LED')
-  }
-
-  #buzz(pattern: readonly number[], repeat = 1): void {
-    if (this.tool.buzzer)
-      void this.#logged(this.#ctx.outputs.buzzer(this.tool.buzzer).play(pattern, { repeat }), 'buzzer')
-  }
-
-  #buzzerStop(): void {
-    if (this.tool.buzzer) void this.#logged(this.#ctx.outputs.buzzer(this.tool.buzzer).stop(), 'buzzer')
-  }
-
-  #append(type: string, body: unknown): Promise<void> {
-    return appendOrLog(this.#ctx, type, body)
   }
 
   #logged(p: Promise<unknown>, what: string): Promise<void> {
     return logFailure(this.#ctx, p, what, { tool: this.tool.name })
   }
+}
+
+/** Sessions this board left open (a crash or power cut): ended as `restart`, length unknown, 0 minutes. */
+function endStaleSessions(ctx: DappRuntimeContext, tool: CheckedTool): void {
+  const prefix = 'machine-lockout/open/'
+  for (const [key, open] of ctx.state.list<OpenSession>(prefix)) {
+    if (open.tool !== tool.name || open.author !== ctx.node.key) continue
+    const body: SessionBody = {
+      session: key.slice(prefix.length),
+      tool: open.tool,
+      member: open.member,
+      start: open.start,
+      end: open.start,
+      minutes: 0,
+      endedBy: 'restart',
+    }
+    void appendOrLog(ctx, 'machine-lockout.session', body)
+  }
+}
+
+/** Whether the board counts as offline at `now` (no sync within the site's grace period). */
+function isOffline(ctx: DappRuntimeContext, opts: CheckedMachineLockoutOptions, now: number): boolean {
+  const { graceMs } = offlinePolicy(ctx.state, opts.graceMs ?? undefined)
+  return offlineState(opts.syncedAt(), now, graceMs).offline
+}
+
+/** Board wall time (epoch ms) of a device time (ctx.clock ms). */
+function wallAt(ctx: DappRuntimeContext, opts: CheckedMachineLockoutOptions, deviceMs: number): number {
+  return Math.round(opts.now() - Math.max(0, ctx.clock.now() - deviceMs))
 }
 
 /** Routes this board's badge reads and inputs to its tools; serves `status` and `usage`. */

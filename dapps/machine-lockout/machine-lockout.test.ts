@@ -116,6 +116,20 @@ const writesTo = (h: Harness, line: string, value: number, from = 0) =>
     .map((c) => c.at)
 
 describe('machine-lockout: badge-in', () => {
+  it('each badge decision is one info line: tool, reader, credential, holder, reason, latency', async () => {
+    const { h } = await setup()
+    await h.badge('laser-reader', 'em:2002') // bob: not certified
+    await h.badge('laser-reader', 'em:2001') // alice: session starts
+    await h.badge('laser-reader', 'em:2001') // alice: badge out
+    const lines = h.logs.filter((l) => l.level === 'info' && l.reader === 'laser-reader')
+    expect(lines).toMatchObject([
+      { tool: 'laser-1', credential: 'em:2002', member: 'bob', granted: false, latencyMs: 0 },
+      { tool: 'laser-1', credential: 'em:2001', member: 'alice', granted: true, latencyMs: 0 },
+      { tool: 'laser-1', credential: 'em:2001', member: 'alice', reason: 'badge', latencyMs: 0 },
+    ])
+    expect(h.logs.filter((l) => l.level === 'info' && l.dapp === 'machine-lockout')).toHaveLength(3)
+  })
+
   it('a certified, active member: the relay is enabled first, then the session start is recorded', async () => {
     const { h } = await setup()
     await h.badge('laser-reader', 'em:2001')

@@ -1,8 +1,8 @@
 /**
- * Badge readers: the public surface. `createReader()` builds a driver from a config entry; every
- * driver is a `BadgeReader` (ready/close, `badge` and `health` events, `health()` snapshot) and
- * every badge comes out as one canonical credential id (credential.ts). The decoders are pure
- * and exported for tests, benches and tools.
+ * Badge readers: what the node and the dapps use. `createReader()` builds a driver from a config
+ * entry; every driver is a `BadgeReader` (ready/close, `badge` and `health` events, `health()`
+ * snapshot) and every badge comes out as one `BadgeEvent` carrying one canonical credential id
+ * (credential.ts). Decoders, drivers and test doubles are imported from their own files.
  */
 
 import type { Clock } from '../../runtime/core/clock.ts'
@@ -17,50 +17,10 @@ import type { EdgeSource } from './edges/source.ts'
 import type { BadgeReader } from './reader.ts'
 import type { SerialOpener } from './serial/port.ts'
 
-export type {
-  Pn532ReaderConfig,
-  ReaderConfig,
-  ReconnectConfig,
-  SerialReaderConfig,
-  WedgeReaderConfig,
-  WiegandReaderConfig,
-} from './config.ts'
-export { READER_TYPES, validateReaderConfig } from './config.ts'
-export type { Credential, CredentialKind, TextFormat } from './credential.ts'
-export {
-  em24Credential,
-  emCredential,
-  fromEm4100,
-  fromUid,
-  fromWiegand26,
-  fromWiegand34,
-  lowBitsKey,
-  parseCredentialText,
-  sameBadge,
-} from './credential.ts'
-export { Em4100Decoder, type Em4100Frame } from './decoders/em4100.ts'
-export { LineDecoder } from './decoders/line.ts'
-export {
-  encodeCommand,
-  encodeFrame,
-  PN532_ACK,
-  PN532_NACK,
-  PN532_WAKEUP,
-  Pn532Command,
-  Pn532Decoder,
-  type Pn532Frame,
-  parseInListPassiveTarget,
-} from './decoders/pn532.ts'
-export type { ByteDecoder, Decoded, RejectReason } from './decoders/types.ts'
-export { encodeEvent, nativeEventSize, WedgeDecoder } from './decoders/wedge.ts'
-export { type Edge, WiegandDecoder, type WiegandFrame, wiegandBits } from './decoders/wiegand.ts'
-export { GpiomonEdgeSource, parseGpiomonLine } from './edges/gpiomon.ts'
-export { SimEdgeSource } from './edges/sim.ts'
-export type { EdgeHandlers, EdgeSource } from './edges/source.ts'
-export { readerErrors } from './errors.ts'
-export type { HealthState, ReaderHealth } from './health.ts'
-export type { BadgeEvent, BadgeReader, ReaderEvents, ReaderType } from './reader.ts'
-export type { SerialHandlers, SerialLink, SerialOpener } from './serial/port.ts'
+export { type ReaderConfig, readerName, validateReaderConfig } from './config.ts'
+export type { Credential } from './credential.ts'
+export type { ReaderHealth } from './health.ts'
+export type { BadgeEvent, BadgeReader } from './reader.ts'
 
 export interface ReaderDeps {
   clock?: Clock

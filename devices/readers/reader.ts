@@ -16,6 +16,10 @@ import { HealthMonitor, type ReaderHealth } from './health.ts'
 
 export type ReaderType = 'rdm6300' | 'id12la' | 'line' | 'pn532' | 'wedge' | 'wiegand26' | 'wiegand34'
 
+/**
+ * A badge presented at a reader: the one event type of the badge path, from the driver to the dapp
+ * that owns the reader (the node routes it, runtime/badge-router.ts).
+ */
 export interface BadgeEvent {
   readonly credential: Credential
   /** The reader's name (from its config). */
@@ -71,6 +75,7 @@ export abstract class ReaderBase extends Resource implements BadgeReader {
   }
   /** Bad frames are logged at warn once per degraded spell, then at debug. */
   #quietBadFrames = false
+  #stopping = false
 
   constructor(opts: ReaderCommon) {
     super()
@@ -92,6 +97,16 @@ export abstract class ReaderBase extends Resource implements BadgeReader {
     return this.monitor.snapshot()
   }
 
+  override close(): Promise<void> {
+    this.#stopping = true
+    return super.close()
+  }
+
+  /** True from the moment `close()` is called: work in flight schedules no more. */
+  protected get stopping(): boolean {
+    return this.#stopping
+  }
+
   on<E extends keyof ReaderEvents>(event: E, listener: ReaderListener<E>): () => void {
     ;(this.#listeners[event] as Set<ReaderListener<E>>).add(listener)
     return () => this.off(event, listener)
@@ -106,7 +121,8 @@ export abstract class ReaderBase extends Resource implements BadgeReader {
     this.monitor.frame()
     if (!this.#debounce.accept(credential.id)) return
     const event: BadgeEvent = Object.freeze({ credential, reader: this.name, at: this.clock.now() })
-    this.log.info({ credential: credential.id, bits: credential.bits }, 'badge')
+    // The read is debug; the decision the owning dapp makes is the info line.
+    this.log.debug({ credential: credential.id, bits: credential.bits }, 'badge')
     for (const l of [...this.#listeners.badge]) l(event)
   }
 

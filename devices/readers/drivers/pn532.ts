@@ -11,8 +11,8 @@
  * state machine: a failed write shows up as a missing ACK, an unplugged port as `lost`.
  */
 
-import type { TimerHandle } from '../../../runtime/core/clock.ts'
 import type { LatchkeyError } from '../../../runtime/core/errors.ts'
+import { OneShot } from '../../one-shot.ts'
 import { fromUid } from '../credential.ts'
 import {
   encodeCommand,
@@ -21,15 +21,13 @@ import {
   PN532_WAKEUP,
   Pn532Command,
   Pn532Decoder,
-  type Pn532Frame,
   parseInListPassiveTarget,
-  TFI_PN532,
 } from '../decoders/pn532.ts'
-import { readerErrors } from '../errors.ts'
 import { ReaderBase, type ReaderCommon } from '../reader.ts'
 import { type Backoff, backoffDelay, DEFAULT_BACKOFF, SerialConnection } from '../serial/connection.ts'
 import type { SerialLink, SerialOpener } from '../serial/port.ts'
 import { serialportOpener } from '../serial/serialport.ts'
+import { Pn532Exchange } from './pn532-exchange.ts'
 
 export interface Pn532Options extends ReaderCommon {
   path: string
@@ -49,19 +47,6 @@ export interface Pn532Options extends ReaderCommon {
   serial?: SerialOpener
 }
 
-const NAMES: Record<number, string> = {
-  [Pn532Command.SAMConfiguration]: 'SAMConfiguration',
-  [Pn532Command.RFConfiguration]: 'RFConfiguration',
-  [Pn532Command.InListPassiveTarget]: 'InListPassiveTarget',
-}
-
-interface Exchange {
-  readonly command: number
-  readonly onAnswer: (payload: Uint8Array) => void
-  phase: 'ack' | 'answer'
-  nacked: boolean
-}
-
 export class Pn532Reader extends ReaderBase {
   readonly type = 'pn532' as const
   readonly path: string
@@ -73,15 +58,14 @@ export class Pn532Reader extends ReaderBase {
   > & { backoff: Backoff }
   readonly #decoder = new Pn532Decoder()
   readonly #conn: SerialConnection
+  readonly #exchange: Pn532Exchange
+  /** The next step: a poll, a retry, a re-initialisation. */
+  readonly #next: OneShot
   #link: SerialLink | null = null
-  #pending: Exchange | null = null
-  #exchangeTimer: TimerHandle | null = null
-  #nextTimer: TimerHandle | null = null
   #failures = 0
   #reinits = 0
   #initialized = false
   #reconnected = false
-  #closed = false
 
   constructor(opts: Pn532Options) {
     super(opts)
@@ -94,10 +78,19 @@ export class Pn532Reader extends ReaderBase {
       passiveRetries: opts.passiveRetries ?? 1,
       backoff: opts.backoff ?? DEFAULT_BACKOFF,
     }
+    this.#exchange = new Pn532Exchange({
+      path: opts.path,
+      clock: this.clock,
+      ackTimeoutMs: this.#o.ackTimeoutMs,
+      responseTimeoutMs: this.#o.responseTimeoutMs,
+      fail: (err) => this.#fail(err),
+      nack: () => this.#write(PN532_NACK),
+    })
+    this.#next = new OneShot(this.clock)
     this.#conn = new SerialConnection({
       path: opts.path,
       baudRate: opts.baudRate ?? 115200,
-      opener: opts.serial ?? serialportOpener,
+      opener: opts.serial ?? serialportOpener(this.clock),
       clock: this.clock,
       log: this.log,
       backoff: this.#o.backoff,
@@ -114,9 +107,8 @@ export class Pn532Reader extends ReaderBase {
   }
 
   protected async _close(): Promise<void> {
-    this.#closed = true
-    this.#stopTimers()
-    this.#pending = null
+    this.#exchange.cancel()
+    this.#next.cancel()
     this.#link = null
     await this.#conn.stop()
     this.monitor.close()
@@ -133,8 +125,8 @@ export class Pn532Reader extends ReaderBase {
 
   #down(err: LatchkeyError): void {
     this.#link = null
-    this.#stopTimers()
-    this.#pending = null
+    this.#exchange.cancel()
+    this.#next.cancel()
     this.#initialized = false
     this.#decoder.reset()
     this.markDown(err)
@@ -168,13 +160,13 @@ export class Pn532Reader extends ReaderBase {
   }
 
   #send(command: number, params: number[], wake: boolean, onAnswer: (payload: Uint8Array) => void): void {
-    const link = this.#link
-    if (!link || this.#closed) return
-    this.#pending = { command, onAnswer, phase: 'ack', nacked: false }
-    // Armed before writing: a fast device may answer before write() returns.
-    this.#arm(this.#o.ackTimeoutMs, () =>
-      this.#fail(readerErrors.NO_ACK(this.path, NAMES[command]!, this.#o.ackTimeoutMs)),
-    )
+    if (!this.#link || this.stopping) return
+    // Started before writing: a fast device may answer before write() returns.
+    this.#exchange.start(command, (payload) => {
+      this.#failures = 0
+      this.monitor.frame()
+      onAnswer(payload)
+    })
     const frame = encodeCommand(command, params)
     this.#write(wake ? Uint8Array.from([...PN532_WAKEUP, ...frame]) : frame)
   }
@@ -182,48 +174,16 @@ export class Pn532Reader extends ReaderBase {
   #data(chunk: Uint8Array): void {
     for (const d of this.#decoder.push(chunk)) {
       if (d.ok) {
-        this.#frame(d.frame)
+        this.#exchange.frame(d.frame)
         continue
       }
       this.badFrame(d.reason, d.detail)
-      const p = this.#pending
-      // A corrupted answer: ask for it again, once (UM0701-02 §6.2.1.4, NACK).
-      if (p && p.phase === 'answer' && d.reason === 'checksum' && !p.nacked) {
-        p.nacked = true
-        this.#write(PN532_NACK)
-      }
+      this.#exchange.badFrame(d.reason)
     }
   }
 
-  #frame(f: Pn532Frame): void {
-    const p = this.#pending
-    if (!p) return
-    if (f.kind === 'ack') {
-      if (p.phase !== 'ack') return
-      p.phase = 'answer'
-      this.#arm(this.#o.responseTimeoutMs, () =>
-        this.#fail(readerErrors.NO_RESPONSE(this.path, NAMES[p.command]!, this.#o.responseTimeoutMs)),
-      )
-      return
-    }
-    if (f.kind === 'error') {
-      this.#fail(readerErrors.PROTOCOL(this.path, `error frame in answer to ${NAMES[p.command]}`))
-      return
-    }
-    if (f.kind === 'data' && f.tfi === TFI_PN532 && f.payload[0] === p.command + 1) {
-      // An answer whose ACK got lost still answers the command.
-      this.#disarm()
-      this.#pending = null
-      this.#failures = 0
-      this.monitor.frame()
-      p.onAnswer(f.payload)
-    }
-    // Anything else is a late answer to a command that already timed out: ignored.
-  }
-
+  /** The exchange in flight failed (it is cancelled by now). */
   #fail(err: LatchkeyError): void {
-    this.#disarm()
-    this.#pending = null
     this.#failures++
     // An ACK from the host aborts whatever the chip is still doing.
     this.#write(PN532_ACK)
@@ -245,30 +205,9 @@ export class Pn532Reader extends ReaderBase {
     this.#link?.write(bytes).catch((err: LatchkeyError) => this.log.debug({ code: err.code }, err.message))
   }
 
-  #arm(ms: number, fn: () => void): void {
-    this.#disarm()
-    this.#exchangeTimer = this.clock.setTimeout(() => {
-      this.#exchangeTimer = null
-      fn()
-    }, ms)
-  }
-
-  #disarm(): void {
-    this.clock.clearTimeout(this.#exchangeTimer)
-    this.#exchangeTimer = null
-  }
-
   #later(ms: number, fn: () => void): void {
-    this.clock.clearTimeout(this.#nextTimer)
-    this.#nextTimer = this.clock.setTimeout(() => {
-      this.#nextTimer = null
-      if (this.#link && !this.#closed) fn()
-    }, ms)
-  }
-
-  #stopTimers(): void {
-    this.#disarm()
-    this.clock.clearTimeout(this.#nextTimer)
-    this.#nextTimer = null
+    this.#next.arm(ms, () => {
+      if (this.#link && !this.stopping) fn()
+    })
   }
 }

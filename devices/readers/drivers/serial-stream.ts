@@ -65,7 +65,7 @@ export class SerialStreamReader extends ReaderBase {
     this.#conn = new SerialConnection({
       path: opts.path,
       baudRate: opts.baudRate ?? 9600,
-      opener: opts.serial ?? serialportOpener,
+      opener: opts.serial ?? serialportOpener(this.clock),
       clock: this.clock,
       log: this.log,
       backoff: opts.backoff ?? DEFAULT_BACKOFF,

@@ -8,8 +8,8 @@
  * EVIOCGRAB (an ioctl Node cannot issue) the console also sees the keys: see docs/readers.md.
  */
 import { constants, type FileHandle, open, stat } from 'node:fs/promises'
-import type { TimerHandle } from '../../../runtime/core/clock.ts'
 import type { LatchkeyError } from '../../../runtime/core/errors.ts'
+import { OneShot } from '../../one-shot.ts'
 import { parseCredentialText, type TextFormat } from '../credential.ts'
 import { type EventSize, nativeEventSize, WedgeDecoder } from '../decoders/wedge.ts'
 import { readerErrors } from '../errors.ts'
@@ -40,17 +40,15 @@ export class WedgeReader extends ReaderBase {
   readonly #format: TextFormat
   readonly #decoder: WedgeDecoder
   readonly #pollMs: number
-  readonly #presenceCheckMs: number
+  readonly #presence: Presence
   readonly #backoff: Backoff
   readonly #buf: Buffer
+  /** The next step: a poll or a reopen. */
+  readonly #next: OneShot
   #fh: FileHandle | null = null
-  #identity: string | null = null
-  #timer: TimerHandle | null = null
   #busy: Promise<void> | null = null
-  #lastCheck = 0
   #attempt = 0
   #everOpened = false
-  #stopped = false
 
   constructor(opts: WedgeReaderOptions) {
     super(opts)
@@ -59,7 +57,8 @@ export class WedgeReader extends ReaderBase {
     const eventSize = opts.eventSize ?? nativeEventSize()
     this.#decoder = new WedgeDecoder({ eventSize, keyTimeoutMs: opts.keyTimeoutMs ?? 500 })
     this.#pollMs = opts.pollMs ?? 20
-    this.#presenceCheckMs = opts.presenceCheckMs ?? 1000
+    this.#presence = new Presence(this.path, opts.presenceCheckMs ?? 1000)
+    this.#next = new OneShot(this.clock)
     this.#backoff = opts.backoff ?? DEFAULT_BACKOFF
     this.#buf = Buffer.alloc(eventSize * 64)
   }
@@ -69,9 +68,7 @@ export class WedgeReader extends ReaderBase {
   }
 
   protected async _close(): Promise<void> {
-    this.#stopped = true
-    this.clock.clearTimeout(this.#timer)
-    this.#timer = null
+    this.#next.cancel()
     await this.#busy
     await this.#closeDevice()
     this.monitor.close()
@@ -87,23 +84,21 @@ export class WedgeReader extends ReaderBase {
   }
 
   #schedule(ms: number, step: () => Promise<void>): void {
-    if (this.#stopped) return
-    this.clock.clearTimeout(this.#timer)
-    this.#timer = this.clock.setTimeout(() => {
-      this.#timer = null
-      if (!this.#stopped) void this.#run(step)
-    }, ms)
+    if (this.stopping) return
+    this.#next.arm(ms, () => {
+      if (!this.stopping) void this.#run(step)
+    })
   }
 
   async #openDevice(): Promise<void> {
     try {
       const fh = await open(this.path, constants.O_RDONLY | constants.O_NONBLOCK)
-      if (this.#stopped) {
+      if (this.stopping) {
         await fh.close()
         return
       }
       this.#fh = fh
-      this.#identity = identity(await fh.stat())
+      this.#presence.opened(identity(await fh.stat()), this.clock.now())
     } catch (err) {
       const e = readerErrors.OPEN_FAILED(this.path, (err as Error).message)
       if (this.#attempt === 0) this.log.warn({ code: e.code }, e.message)
@@ -113,7 +108,6 @@ export class WedgeReader extends ReaderBase {
     }
     this.#attempt = 0
     this.#decoder.reset()
-    this.#lastCheck = this.clock.now()
     this.markUp(this.#everOpened)
     this.#everOpened = true
     this.#schedule(0, () => this.#poll())
@@ -129,18 +123,10 @@ export class WedgeReader extends ReaderBase {
         this.#feed(this.#buf.subarray(0, bytesRead))
         if (bytesRead < this.#buf.length) break
       }
-      if (this.clock.now() - this.#lastCheck >= this.#presenceCheckMs) {
-        this.#lastCheck = this.clock.now()
-        const now = await stat(this.path).then(identity, () => null)
-        if (now !== this.#identity) {
-          await this.#lost(
-            readerErrors.LOST(
-              this.path,
-              now === null ? 'the device node is gone' : 'the path now names another device',
-            ),
-          )
-          return
-        }
+      const gone = await this.#presence.check(this.clock.now())
+      if (gone) {
+        await this.#lost(readerErrors.LOST(this.path, gone))
+        return
       }
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') {
@@ -173,9 +159,43 @@ export class WedgeReader extends ReaderBase {
   async #closeDevice(): Promise<void> {
     const fh = this.#fh
     this.#fh = null
-    this.#identity = null
+    this.#presence.closed()
     // The node may already be gone: nothing is left to release then.
     await fh?.close().catch(() => {})
+  }
+}
+
+/**
+ * Whether the path still names the device that was opened, checked every `everyMs`: an unplugged
+ * reader's node vanishes, a replugged one gets a new node.
+ */
+class Presence {
+  readonly #path: string
+  readonly #everyMs: number
+  #identity: string | null = null
+  #lastCheck = 0
+
+  constructor(path: string, everyMs: number) {
+    this.#path = path
+    this.#everyMs = everyMs
+  }
+
+  opened(id: string, now: number): void {
+    this.#identity = id
+    this.#lastCheck = now
+  }
+
+  closed(): void {
+    this.#identity = null
+  }
+
+  /** When a check is due: why the device is gone, or null while it is still there. */
+  async check(now: number): Promise<string | null> {
+    if (now - this.#lastCheck < this.#everyMs) return null
+    this.#lastCheck = now
+    const id = await stat(this.#path).then(identity, () => null)
+    if (id === this.#identity) return null
+    return id === null ? 'the device node is gone' : 'the path now names another device'
   }
 }
 

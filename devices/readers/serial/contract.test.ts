@@ -28,7 +28,7 @@ if (hasTool('socat')) {
     device.on('data', (c: Buffer) => received.push(c))
     onTestFinished(() => new Promise<void>((r) => (device.isOpen ? device.close(() => r()) : r())))
     return {
-      opener: serialportOpener,
+      opener: serialportOpener(),
       path: pty.a,
       send: (bytes) =>
         new Promise<void>((resolve, reject) =>
