@@ -5,9 +5,9 @@
  */
 import { pino } from 'pino'
 import { type Clock, systemClock } from '../../runtime/core/clock.ts'
+import { deviceErrors } from '../../runtime/core/errors/index.ts'
 import { Resource } from '../../runtime/core/lifecycle.ts'
 import type { Logger } from '../../runtime/core/log.ts'
-import { deviceErrors } from '../errors.ts'
 import {
   type Bias,
   type GpioDriver,

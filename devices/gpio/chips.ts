@@ -3,7 +3,7 @@
  * or its label, a line by offset within it, or a line by name across all chips (which must be
  * unique). Shared by the sim and gpiod backends so both resolve exactly alike.
  */
-import { deviceErrors } from '../errors.ts'
+import { deviceErrors } from '../../runtime/core/errors/index.ts'
 import type { LineInfo, LineRef } from './types.ts'
 
 export interface ChipTable {

@@ -18,7 +18,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process'
 import type { TimerHandle } from '../../runtime/core/clock.ts'
-import { deviceErrors } from '../errors.ts'
+import { deviceErrors } from '../../runtime/core/errors/index.ts'
 import {
   GpioBase,
   type GpioBaseOptions,

@@ -6,7 +6,7 @@
  * exported here: production code never loads test code.
  *
  * May import: runtime/core/errors.ts, runtime/core/lifecycle.ts, runtime/core/log.ts, runtime/core/clock.ts,
- * devices/errors.ts, node built-ins, npm packages. Never the ledger, dapps or mesh.
+ * the error catalogue (runtime/core/errors/), node built-ins, npm packages. Never the ledger, dapps or mesh.
  */
 export { type CreateGpioOptions, createGpio, type DetectOptions, detectGpioBackend } from './auto.ts'
 export type { GpioBaseOptions } from './base.ts'

@@ -6,7 +6,7 @@
  * Changes are reported synchronously, so fake-clock tests see exact times.
  */
 import { appendFileSync, existsSync, readFileSync } from 'node:fs'
-import { deviceErrors } from '../errors.ts'
+import { deviceErrors } from '../../runtime/core/errors/index.ts'
 import {
   GpioBase,
   type GpioBaseOptions,

@@ -7,9 +7,9 @@
  */
 import { pino } from 'pino'
 import { type Clock, systemClock, type TimerHandle } from '../../runtime/core/clock.ts'
+import { deviceErrors } from '../../runtime/core/errors/index.ts'
 import { Resource } from '../../runtime/core/lifecycle.ts'
 import type { Logger } from '../../runtime/core/log.ts'
-import { deviceErrors } from '../errors.ts'
 import type { Bias, GpioDriver, InputLine, Level, LineEvent, LineRef } from '../gpio/types.ts'
 
 export interface InputOptions {

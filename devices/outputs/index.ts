@@ -4,7 +4,7 @@
  * (fail-secure or fail-safe), is requested directly at it, returns to it on close, and
  * `applySafeStates()` applies it at boot, at shutdown and after a crash.
  *
- * May import: devices/gpio (the contract), runtime/core/clock.ts, devices/errors.ts,
+ * May import: devices/gpio (the contract), runtime/core/clock.ts, the error catalogue (runtime/core/errors/),
  * runtime/core/errors.ts, runtime/core/lifecycle.ts, runtime/core/log.ts, node built-ins, npm packages.
  * Never the ledger, dapps or mesh: outputs know nothing about members.
  */

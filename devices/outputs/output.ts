@@ -6,9 +6,9 @@
  */
 import { pino } from 'pino'
 import { type Clock, systemClock } from '../../runtime/core/clock.ts'
+import { deviceErrors } from '../../runtime/core/errors/index.ts'
 import { Resource } from '../../runtime/core/lifecycle.ts'
 import type { Logger } from '../../runtime/core/log.ts'
-import { deviceErrors } from '../errors.ts'
 import type { GpioDriver, Level, LineRef, OutputLine } from '../gpio/types.ts'
 
 /** `secure`: the safe state is locked / de-energised; `safe`: unlocked / energised. */

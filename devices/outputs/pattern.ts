@@ -4,7 +4,7 @@
  * The line is off when a play ends or is stopped.
  */
 import type { Clock, TimerHandle } from '../../runtime/core/clock.ts'
-import { deviceErrors } from '../errors.ts'
+import { deviceErrors } from '../../runtime/core/errors/index.ts'
 import type { Level } from '../gpio/types.ts'
 
 export type Pattern = readonly number[]

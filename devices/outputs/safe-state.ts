@@ -3,7 +3,7 @@
  * another failed. At boot it comes before anything else (it opens each output at its safe
  * level); at shutdown before the outputs close; the supervisor runs it after a crash.
  */
-import { deviceErrors } from '../errors.ts'
+import { deviceErrors } from '../../runtime/core/errors/index.ts'
 import type { SafeStateful } from './output.ts'
 
 export async function applySafeStates(outputs: Iterable<SafeStateful>): Promise<void> {

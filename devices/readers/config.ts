@@ -3,8 +3,9 @@
  * rejected with a suggestion, values checked with a sentence naming the reader and the key),
  * then frozen. Defaults live in the drivers.
  */
+
+import { readerErrors } from '../../runtime/core/errors/index.ts'
 import { TEXT_FORMATS, type TextFormat } from './credential.ts'
-import { readerErrors } from './errors.ts'
 import type { ReaderType } from './reader.ts'
 
 export interface ReaderConfigBase {

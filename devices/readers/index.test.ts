@@ -3,8 +3,8 @@
  * get coded errors naming the key.
  */
 import { describe, expect, it } from 'vitest'
+import { readerErrors } from '../../runtime/core/errors/index.ts'
 import { define } from '../../runtime/core/errors.ts'
-import { readerErrors } from './errors.ts'
 import { createReader, validateReaderConfig } from './index.ts'
 
 describe('createReader and reader config', () => {

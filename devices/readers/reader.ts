@@ -5,13 +5,13 @@
  */
 
 import { type Clock, systemClock } from '../../runtime/core/clock.ts'
+import { readerErrors } from '../../runtime/core/errors/index.ts'
 import type { LatchkeyError } from '../../runtime/core/errors.ts'
 import { Resource } from '../../runtime/core/lifecycle.ts'
 import { createLogger, type Logger } from '../../runtime/core/log.ts'
 import type { Credential } from './credential.ts'
 import { Debouncer } from './debounce.ts'
 import type { RejectReason } from './decoders/types.ts'
-import { readerErrors } from './errors.ts'
 import { HealthMonitor, type ReaderHealth } from './health.ts'
 
 export type ReaderType = 'rdm6300' | 'id12la' | 'line' | 'pn532' | 'wedge' | 'wiegand26' | 'wiegand34'

@@ -6,11 +6,11 @@
  * ignored. Timeouts run on the reader's clock.
  */
 import type { Clock } from '../../../runtime/core/clock.ts'
+import { readerErrors } from '../../../runtime/core/errors/index.ts'
 import type { LatchkeyError } from '../../../runtime/core/errors.ts'
 import { OneShot } from '../../one-shot.ts'
 import { Pn532Command, type Pn532Frame, TFI_PN532 } from '../decoders/pn532.ts'
 import type { RejectReason } from '../decoders/types.ts'
-import { readerErrors } from '../errors.ts'
 
 const NAMES: Record<number, string> = {
   [Pn532Command.SAMConfiguration]: 'SAMConfiguration',

@@ -8,11 +8,11 @@
  * EVIOCGRAB (an ioctl Node cannot issue) the console also sees the keys: see docs/readers.md.
  */
 import { constants, type FileHandle, open, stat } from 'node:fs/promises'
+import { readerErrors } from '../../../runtime/core/errors/index.ts'
 import type { LatchkeyError } from '../../../runtime/core/errors.ts'
 import { OneShot } from '../../one-shot.ts'
 import { parseCredentialText, type TextFormat } from '../credential.ts'
 import { type EventSize, nativeEventSize, WedgeDecoder } from '../decoders/wedge.ts'
-import { readerErrors } from '../errors.ts'
 import { ReaderBase, type ReaderCommon } from '../reader.ts'
 import { type Backoff, backoffDelay, DEFAULT_BACKOFF } from '../serial/connection.ts'
 

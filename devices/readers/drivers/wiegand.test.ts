@@ -4,8 +4,8 @@
  */
 import { describe, expect, it } from 'vitest'
 import { FakeClock } from '../../../runtime/core/clock.ts'
+import { readerErrors } from '../../../runtime/core/errors/index.ts'
 import { SimEdgeSource } from '../edges/sim.ts'
-import { readerErrors } from '../errors.ts'
 import type { ReaderHealth } from '../health.ts'
 import { createReader } from '../index.ts'
 import type { BadgeEvent } from '../reader.ts'

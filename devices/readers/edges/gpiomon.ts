@@ -12,11 +12,11 @@
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process'
 import { type Clock, systemClock, type TimerHandle } from '../../../runtime/core/clock.ts'
+import { readerErrors } from '../../../runtime/core/errors/index.ts'
 import type { LatchkeyError } from '../../../runtime/core/errors.ts'
 import { Resource } from '../../../runtime/core/lifecycle.ts'
 import { createLogger, type Logger } from '../../../runtime/core/log.ts'
 import type { WiegandLine } from '../decoders/wiegand.ts'
-import { readerErrors } from '../errors.ts'
 import { type Backoff, backoffDelay, DEFAULT_BACKOFF } from '../serial/connection.ts'
 import type { EdgeHandlers, EdgeSource } from './source.ts'
 

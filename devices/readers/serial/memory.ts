@@ -3,7 +3,7 @@
  * `open()` fails while the device is unplugged; `unplug()` makes the open link lost; what the
  * reader writes lands in `written` and is handed to `onWrite` (a device simulator).
  */
-import { readerErrors } from '../errors.ts'
+import { readerErrors } from '../../../runtime/core/errors/index.ts'
 import type { SerialHandlers, SerialLink, SerialOpener } from './port.ts'
 
 export class MemorySerial implements SerialOpener {

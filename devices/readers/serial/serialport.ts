@@ -9,8 +9,8 @@
 import { existsSync } from 'node:fs'
 import { SerialPort } from 'serialport'
 import { type Clock, systemClock } from '../../../runtime/core/clock.ts'
+import { readerErrors } from '../../../runtime/core/errors/index.ts'
 import { OneShot } from '../../one-shot.ts'
-import { readerErrors } from '../errors.ts'
 import type { SerialHandlers, SerialLink, SerialOpener } from './port.ts'
 
 const PRESENCE_CHECK_MS = 500

@@ -1,1 +1,0 @@
-export { deviceErrors } from '../runtime/core/errors/index.ts'

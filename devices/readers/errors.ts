@@ -1,1 +1,0 @@
-export { readerErrors } from '../../runtime/core/errors/index.ts'
