@@ -15,7 +15,7 @@ import {
   type OutputsView,
   type QueryHandler,
 } from '../dapps/contract.ts'
-import { Buzzer, Led, Lock, ToolRelay } from '../devices/outputs/index.ts'
+import { outputsView } from '../dapps/outputs.ts'
 import type { BadgeEvent } from '../devices/readers/index.ts'
 import { BadgeRouter } from './badge-router.ts'
 import { type Clock, systemClock, type TimerHandle } from './core/clock.ts'
@@ -180,17 +180,7 @@ export class DappHost extends Resource {
 
   #outputs(): OutputsView {
     const hardware = this.#opts.hardware
-    const find = <T>(name: string, kind: string, type: new (...a: never[]) => T): T => {
-      const device = hardware?.outputs.get(name)?.device
-      if (!(device instanceof type)) throw dappErrors.DAPP_OUTPUT(name, kind)
-      return device
-    }
-    return {
-      lock: (name) => find(name, 'lock', Lock),
-      relay: (name) => find(name, 'relay', ToolRelay),
-      led: (name) => find(name, 'led', Led),
-      buzzer: (name) => find(name, 'buzzer', Buzzer),
-    }
+    return outputsView((name) => hardware?.outputs.get(name)?.device)
   }
 
   query(dapp: string, name: string, params: Record<string, string>): unknown {

@@ -256,7 +256,13 @@ export class LatchkeyNode extends Resource {
   #addMesh(key: KeyPair): void {
     const { config, log } = this
     const ledger = this.ledger!
-    this.sync = new SyncEngine({ ledger, key, log: log.child({ component: 'sync' }), now: this.now })
+    this.sync = new SyncEngine({
+      ledger,
+      key,
+      log: log.child({ component: 'sync' }),
+      now: this.now,
+      ...(this.#clock ? { clock: this.#clock } : {}),
+    })
     this.#components.push(this.sync)
     const site = () => (this.ledger?.opened ? this.ledger.site : null)
     const link = (
