@@ -12,10 +12,10 @@
  * record, the digest, the trailer signature, and that the exporter is a key the exported
  * ledger itself enrols.
  */
-import { createHash, sign as edSign, verify as edVerify } from 'node:crypto'
+import { createHash, sign as edSign } from 'node:crypto'
 import { closeSync, openSync, readSync, writeSync } from 'node:fs'
 import * as dagCbor from '@ipld/dag-cbor'
-import { publicKeyObject } from '../keys.ts'
+import { verifyStrict } from '../ed25519-strict.ts'
 import type { Ledger, Signer } from './ledger.ts'
 import {
   decodeBody,
@@ -173,13 +173,8 @@ export function verifyExportFile(file: string): ExportVerification {
     return fail({ problem: `trailer counts ${t.count} records, the file holds ${result.checked}` })
   if (!equalBytes(new Uint8Array(digest.digest()), t.digest))
     return fail({ problem: 'digest mismatch: records were altered, added or removed' })
-  let sigOk = false
-  try {
-    sigOk = edVerify(null, trailerMessage({ ...t, site }), publicKeyObject(t.exporter), t.sig)
-  } catch {
-    sigOk = false
-  }
-  if (!sigOk) return fail({ problem: 'the export signature does not verify' })
+  if (!verifyStrict(t.exporter, trailerMessage({ ...t, site }), t.sig))
+    return fail({ problem: 'the export signature does not verify' })
   if (!enrolled.has(toHex(t.exporter)))
     return fail({ problem: 'the exporter is not a key enrolled in this ledger' })
   return { ...result, ok: true }

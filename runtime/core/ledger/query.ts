@@ -4,7 +4,7 @@
  * runtime/core/ledger/ runs SQL on a ledger: what a tool needs is a method here.
  */
 import type { Hlc } from './hlc.ts'
-import type { Rejection } from './reasons.ts'
+import { Reason, type Rejection } from './reasons.ts'
 import {
   encodeWire,
   equalBytes,
@@ -185,7 +185,9 @@ export class LedgerQuery {
       queue.push(
         pool.verify(b).then((ok) => {
           const bad = ok.indexOf(0)
-          return bad < 0 ? null : { ...b[bad]!.where, problem: 'signature does not verify' }
+          return bad < 0
+            ? null
+            : { ...b[bad]!.where, problem: 'signature does not verify', reason: Reason.BAD_SIGNATURE }
         }),
       )
     }
@@ -211,7 +213,11 @@ export class LedgerQuery {
               if (batch.length) send()
               return {
                 checked,
-                problem: (await drain(0)) ?? { ...where, problem: `sequence gap: expected ${expectSeq}` },
+                problem: (await drain(0)) ?? {
+                  ...where,
+                  problem: `sequence gap: expected ${expectSeq}`,
+                  reason: Reason.SEQ_GAP,
+                },
               }
             }
             const r = fromRow(store, row, prev)
