@@ -19,6 +19,7 @@ import * as dagCbor from '@ipld/dag-cbor'
 import { verifyStrict } from '../ed25519-strict.ts'
 import type { Logger } from '../log.ts'
 import type { LedgerDapp } from './dapp.ts'
+import type { Hlc } from './hlc.ts'
 import type { Ledger, Signer } from './ledger.ts'
 import { Reason } from './reasons.ts'
 import { decodeWire, equalBytes, RecordError, toHex, wireBytes } from './record.ts'
@@ -100,6 +101,24 @@ function trailerMessage(t: {
 export function writeExport(ledger: Ledger, file: string, signer: Signer): ExportSummary {
   const site = ledger.site
   if (!site) throw new Error('the ledger has no site: nothing to export')
+  return writeExportWires(file, {
+    site,
+    wires: mapIter(ledger.query.records(), wireBytes),
+    signer,
+    hlc: () => ledger.admin.clock.tick(),
+  })
+}
+
+/**
+ * Writes an export of `wires` (records in wire form, in the order given) and signs it: what
+ * `writeExport` does with a ledger's records, for any records. `hlc` is read once every
+ * record is written (the exporter's clock when it signs).
+ */
+export function writeExportWires(
+  file: string,
+  opts: { site: Uint8Array; wires: Iterable<Uint8Array>; signer: Signer; hlc: () => Hlc },
+): ExportSummary {
+  const { site, signer } = opts
   const fd = openSync(file, 'w', 0o644)
   const digest = createHash('sha256')
   let count = 0
@@ -108,8 +127,8 @@ export function writeExport(ledger: Ledger, file: string, signer: Signer): Expor
     writeSync(fd, frame(dagCbor.encode({ format: 1, site })))
     let buffered: Buffer[] = []
     let size = 0
-    for (const r of ledger.query.records()) {
-      const f = frame(wireBytes(r))
+    for (const wire of opts.wires) {
+      const f = frame(wire)
       digest.update(f)
       buffered.push(f)
       size += f.length
@@ -121,7 +140,7 @@ export function writeExport(ledger: Ledger, file: string, signer: Signer): Expor
       }
     }
     if (buffered.length) writeSync(fd, Buffer.concat(buffered))
-    const hlc = ledger.admin.clock.tick()
+    const hlc = opts.hlc()
     const t = {
       site,
       count,
@@ -135,6 +154,10 @@ export function writeExport(ledger: Ledger, file: string, signer: Signer): Expor
     closeSync(fd)
   }
   return { file, count, site: toHex(site), exporter: toHex(signer.publicKey) }
+}
+
+function* mapIter<T, U>(xs: Iterable<T>, f: (x: T) => U): Generator<U> {
+  for (const x of xs) yield f(x)
 }
 
 /** Reads frames from a file without loading it whole. */
