@@ -5,7 +5,9 @@
  * with the protocol's reason; an export whose chains are written out of seq order is accepted,
  * as a node accepts those records in any order; `--site` pins the site.
  */
+import { createHash } from 'node:crypto'
 import { join } from 'node:path'
+import Database from 'better-sqlite3'
 import { describe, expect, it, onTestFinished } from 'vitest'
 import { ledgerDapp } from '../dapps/contract.ts'
 import { builtinDapps } from '../dapps/index.ts'
@@ -20,12 +22,14 @@ import {
   toHex,
   wireBytes,
 } from '../runtime/core/ledger/record.ts'
+import { replayLedger } from '../runtime/core/ledger/replay.ts'
 import {
   ADMIN,
   DEVICE,
   openTestLedger,
   provision,
   silentLogger,
+  testDapp,
   testKey,
 } from '../runtime/core/ledger/testing/fixtures.ts'
 import { tmpDir } from './helpers/index.ts'
@@ -226,5 +230,52 @@ describe('records a fresh export may not hide', () => {
     })
     const v = await verifyExportFile(file, RULES)
     expect(v.problem).toMatchObject({ id: toHex(foreign.id), reason: 'GENESIS', stage: 'ingest' })
+  })
+})
+
+describe("ledger verify on a node's own ledger replays it by the same rules", () => {
+  it('agrees with a ledger that holds a rejected record, and names a state that was altered', async () => {
+    const dir = tmpDir()
+    let l = await openTestLedger({ dir })
+    await provision(l)
+    const enrol = await l.append('site.enrol', { key: STRANGER.publicKey, role: 'admin', name: 'x' }, DEVICE)
+    expect(enrol.rejection?.code).toBe('site.NOT_ADMIN')
+    await l.append('test.put', { k: 'a', v: 1 }, DEVICE)
+    const good = await replayLedger(l, { dapps: [testDapp], log: silentLogger() })
+    expect(good.problem).toBeNull()
+    expect(good.stateHash).toBe(l.stateHash)
+    await l.close()
+    // An entry of the materialized state changed behind the ledger's back, its saved hash with
+    // it (so opening does not rebuild): the records say test/a = 1, the state says 2.
+    const entry = (v: number) => createHash('sha256').update('test/a\0').update(Uint8Array.of(v)).digest()
+    const db = new Database(join(dir, 'ledger.db'))
+    const saved = Buffer.from(good.stateHash, 'hex')
+    const forged = saved.map((x, i) => x ^ entry(1)[i]! ^ entry(2)[i]!)
+    db.prepare("UPDATE state SET value = x'02' WHERE key = 'test/a'").run()
+    db.prepare("UPDATE meta SET value = ? WHERE key = 'state_hash'").run(Buffer.from(forged).toString('hex'))
+    db.close()
+    l = await openTestLedger({ dir })
+    onTestFinished(() => l.close())
+    expect(l.view.get('test/a')).toBe(2)
+    const bad = await replayLedger(l, { dapps: [testDapp], log: silentLogger() })
+    expect(bad.problem).toMatchObject({ stage: 'fold' })
+    expect(bad.problem?.problem).toContain(`the ledger holds state ${l.stateHash}`)
+  })
+
+  it('names a record the ledger holds as applied that the rules reject', async () => {
+    const dir = tmpDir()
+    const l = await openTestLedger({ dir })
+    onTestFinished(() => l.close())
+    await provision(l)
+    const put = await l.append('test.put', { k: 'a', v: 1 }, DEVICE)
+    // The rules replayed with a validator that refuses every put: they disagree on that record.
+    const strict = {
+      ...testDapp,
+      setup: (ctx: Parameters<typeof testDapp.setup>[0]) =>
+        ctx.recordType('test.put', { validate: () => ({ code: 'test.NO', detail: 'no' }), reduce: () => {} }),
+      types: ['test.put'],
+    }
+    const v = await replayLedger(l, { dapps: [strict], log: silentLogger() })
+    expect(v.problem).toMatchObject({ id: toHex(put.record.id), seq: 1, reason: 'test.NO', stage: 'fold' })
   })
 })
