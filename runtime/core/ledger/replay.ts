@@ -103,8 +103,8 @@ export class Replay {
       const r = this.ledger.admin.retryHeld()
       const tried = r.accepted + r.duplicates + r.held + r.refused
       if (tried === 0) return
-      if (r.accepted > 0) sinceStored = 0
-      else if ((sinceStored += tried) >= held) return
+      sinceStored = r.accepted > 0 ? 0 : sinceStored + tried
+      if (sinceStored >= held) return
     }
   }
 
