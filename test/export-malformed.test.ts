@@ -6,6 +6,8 @@ import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import * as dagCbor from '@ipld/dag-cbor'
 import { describe, expect, it } from 'vitest'
+import { ledgerDapp } from '../dapps/contract.ts'
+import { builtinDapps } from '../dapps/index.ts'
 import { main } from '../runtime/cli/main.ts'
 import { initSite } from '../runtime/cli/site-init.ts'
 import { defaultConfig } from '../runtime/config/load.ts'
@@ -14,6 +16,7 @@ import { silentLogger } from '../runtime/core/ledger/testing/fixtures.ts'
 import { runCli, tmpDir } from './helpers/index.ts'
 
 const MAGIC = Buffer.from('LATCHKEY-EXPORT\n')
+const RULES = { dapps: builtinDapps.map(ledgerDapp), log: silentLogger() }
 
 function frame(bytes: Uint8Array): Buffer {
   const len = Buffer.alloc(4)
@@ -80,9 +83,9 @@ describe('a malformed export', () => {
   for (const [name, damage] of Object.entries(DAMAGES)) {
     it(`an export with ${name} is LK_LEDGER_INVALID with a sentence, exit 1`, async () => {
       const { dir, env, file, bytes } = await exported()
-      expect(verifyExportFile(file).ok).toBe(true)
+      expect((await verifyExportFile(file, RULES)).ok).toBe(true)
       writeFileSync(file, damage(bytes))
-      const v = verifyExportFile(file)
+      const v = await verifyExportFile(file, RULES)
       expect(v.ok).toBe(false)
       expect(v.problem?.problem).toMatch(/\w/)
       const r = await cli(env, dir, 'ledger', 'verify', '--file', file)

@@ -1,41 +1,68 @@
 import { existsSync } from 'node:fs'
 import { Command } from 'commander'
+import { ledgerDapp } from '../../../dapps/contract.ts'
+import { builtinDapps } from '../../../dapps/index.ts'
 import { errors } from '../../core/errors.ts'
 import { readKeyFile } from '../../core/keys.ts'
 import { verifyExportFile, writeExport } from '../../core/ledger/export.ts'
 import { formatHlc } from '../../core/ledger/hlc.ts'
-import { decodeBody, toHex } from '../../core/ledger/record.ts'
+import { decodeBody, fromHex, toHex } from '../../core/ledger/record.ts'
+import { replayLedger } from '../../core/ledger/replay.ts'
+import { ledgerDappsFor } from '../../dapp-list.ts'
 import { configFrom, configOption } from '../common.ts'
 import type { Io } from '../io.ts'
-import { openLocalLedger } from '../local-ledger.ts'
+import { cliLogger, openLocalLedger } from '../local-ledger.ts'
 import { nodeKeyFile } from '../site-init.ts'
 
 export function ledgerCommand(io: Io): Command {
   const cmd = new Command('ledger').description('verify, export and show the signed ledger')
   cmd
     .command('verify')
-    .description('re-check every hash link and signature; exit 1 naming the first bad record')
+    .description(
+      'check every record by the rules a node ingests and folds by, and every signature; exit 1 naming the first record refused',
+    )
     .option(...configOption)
     .option('-f, --file <export>', "verify an export file instead of this node's ledger")
+    .option('--site <id>', 'the site (64 hex digits) the export or ledger must belong to')
     .option('--json', 'print the result as JSON')
-    .action(async (opts: { config?: string; file?: string; json?: boolean }) => {
+    .action(async (opts: { config?: string; file?: string; site?: string; json?: boolean }) => {
+      const pinned = opts.site === undefined ? null : siteId(opts.site)
       if (opts.file) {
         if (!existsSync(opts.file)) throw errors.CLI_USAGE(`export file ${opts.file} does not exist`)
-        const v = verifyExportFile(opts.file)
+        // Offline: the rules of the built-in dapps, no config or ledger of this node needed.
+        const v = await verifyExportFile(opts.file, {
+          dapps: builtinDapps.map(ledgerDapp),
+          log: cliLogger(io),
+          site: pinned,
+        })
         if (opts.json) io.out(`${JSON.stringify(v)}\n`)
-        if (!v.ok) throw errors.LEDGER_INVALID(`export ${opts.file}`, describe(v.problem!))
+        const what = `export ${opts.file}`
+        if (v.problem?.stage === 'site') throw errors.LEDGER_WRONG_SITE(what, v.site!, toHex(pinned!))
+        if (v.problem) throw errors.LEDGER_INVALID(what, describe(v.problem))
         if (!opts.json)
           io.out(
-            `ok: ${v.checked} records of site ${v.site} verified; export signed by enrolled key ${v.exporter}\n`,
+            `ok: ${v.checked} records of site ${v.site} verified by the ledger rules (state ${v.stateHash}); export signed by ${v.exporterRole} key ${v.exporter}\n`,
           )
         return
       }
-      const ledger = await openLocalLedger(io, configFrom(io, opts.config))
+      const config = configFrom(io, opts.config)
+      const ledger = await openLocalLedger(io, config)
       try {
+        const site = toHex(ledger.site!)
+        if (pinned && site !== toHex(pinned))
+          throw errors.LEDGER_WRONG_SITE('the ledger', site, toHex(pinned))
         const v = await ledger.query.verifyAll()
-        if (opts.json) io.out(`${JSON.stringify({ ok: !v.problem, ...v })}\n`)
-        if (v.problem) throw errors.LEDGER_INVALID('the ledger', describe(v.problem))
-        if (!opts.json) io.out(`ok: ${v.checked} records verified (hash links and signatures)\n`)
+        if (v.problem) {
+          if (opts.json) io.out(`${JSON.stringify({ ok: false, ...v })}\n`)
+          throw errors.LEDGER_INVALID('the ledger', describe(v.problem))
+        }
+        const replay = await replayLedger(ledger, { dapps: ledgerDappsFor(config), log: cliLogger(io) })
+        if (opts.json) io.out(`${JSON.stringify({ ok: !replay.problem, ...replay })}\n`)
+        if (replay.problem) throw errors.LEDGER_INVALID('the ledger', describe(replay.problem))
+        if (!opts.json)
+          io.out(
+            `ok: ${v.checked} records verified (hash links, signatures, and the ledger rules: state ${replay.stateHash})\n`,
+          )
       } finally {
         await ledger.close()
       }
@@ -92,10 +119,22 @@ export function ledgerCommand(io: Io): Command {
   return cmd
 }
 
-function describe(p: { author?: string; seq?: number; id?: string; problem: string }): string {
-  return p.author
-    ? `record ${p.id} (author ${p.author.slice(0, 16)}…, seq ${p.seq}): ${p.problem}`
-    : p.problem
+function describe(p: {
+  author?: string
+  seq?: number
+  id?: string
+  reason?: string
+  problem: string
+}): string {
+  const why = p.reason ? `${p.reason}: ${p.problem}` : p.problem
+  return p.author ? `record ${p.id} (author ${p.author.slice(0, 16)}…, seq ${p.seq}): ${why}` : why
+}
+
+/** A site id given on the command line: 64 hex digits. */
+function siteId(text: string): Uint8Array {
+  if (!/^[0-9a-fA-F]{64}$/.test(text))
+    throw errors.CLI_USAGE(`--site must be a site id of 64 hex digits, not "${text}"`)
+  return fromHex(text.toLowerCase())
 }
 
 /** A body for display: byte strings as hex (shortened), everything else as is. */

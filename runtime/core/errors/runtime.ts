@@ -110,6 +110,13 @@ export const errors = {
     (what: string, problem: string) => `${what} failed verification: ${problem}`,
     (what: string) => ({ what }),
   ),
+  LEDGER_WRONG_SITE: define(
+    'LK_LEDGER_WRONG_SITE',
+    'operational',
+    (what: string, site: string, pinned: string) =>
+      `${what} belongs to site ${site}, not to site ${pinned} given with --site`,
+    (what: string, site: string, pinned: string) => ({ what, site, pinned }),
+  ),
   LEDGER_CORRUPT: define(
     'LK_LEDGER_CORRUPT',
     'operational',

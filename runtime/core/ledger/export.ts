@@ -8,25 +8,23 @@
  *   - a trailer: CBOR {count, digest, exporter, hlc, sig}, where digest = SHA-256 over every
  *     record frame (length prefix included) and sig = Ed25519 by `exporter` over
  *     SHA-256("latchkey/export/v1\0" || CBOR {site, count, digest, exporter, hlc}).
- * Verification checks every signature (strict RFC 8032), every hash link, the site of every
- * record, the digest, the trailer signature, and that the exporter is a key the exported
- * ledger itself enrols.
+ * Verification (`verifyExportFile`) checks the file, then replays the records through a fresh
+ * ledger by the rules a node ingests and folds them by (./replay.ts): every record must be
+ * stored and applied, and the exporter must hold a role allowed to export in the state they
+ * fold to.
  */
-import { createHash, sign as edSign, verify as edVerify } from 'node:crypto'
+import { createHash, sign as edSign } from 'node:crypto'
 import { closeSync, openSync, readSync, writeSync } from 'node:fs'
 import * as dagCbor from '@ipld/dag-cbor'
-import { publicKeyObject } from '../keys.ts'
+import { verifyStrict } from '../ed25519-strict.ts'
+import type { Logger } from '../log.ts'
+import type { LedgerDapp } from './dapp.ts'
+import type { Hlc } from './hlc.ts'
 import type { Ledger, Signer } from './ledger.ts'
-import {
-  decodeBody,
-  decodeWire,
-  equalBytes,
-  GENESIS_SITE,
-  type SignedRecord,
-  toHex,
-  verifySignature,
-  wireBytes,
-} from './record.ts'
+import { Reason } from './reasons.ts'
+import { decodeWire, equalBytes, RecordError, toHex, wireBytes } from './record.ts'
+import { Replay } from './replay.ts'
+import { keyStateKey } from './site-dapp.ts'
 
 const MAGIC = Buffer.from('LATCHKEY-EXPORT\n')
 const TRAILER_DOMAIN = Buffer.from('latchkey/export/v1\0')
@@ -40,12 +38,42 @@ export interface ExportSummary {
 
 export interface ExportVerification {
   ok: boolean
+  /** Record frames read. */
   checked: number
   site: string | null
   exporter: string | null
+  /** The exporter's role in the state the records fold to, or null. */
+  exporterRole: string | null
+  /** The state hash the records fold to (docs/PROTOCOL.md §5), once they were replayed. */
+  stateHash: string | null
   /** The first problem found, naming the record (author, seq, id) where there is one. */
-  problem: { author?: string; seq?: number; id?: string; problem: string } | null
+  problem: ExportProblem | null
 }
+
+export interface ExportProblem {
+  author?: string
+  seq?: number
+  id?: string
+  /** The protocol reason code (docs/PROTOCOL.md §4, §5) when a record is refused by the rules. */
+  reason?: string
+  /**
+   * `file`: the framing, header or trailer; `site`: not the site pinned; `ingest`: a record
+   * refused before it is stored; `fold`: stored and not applied; `exporter`: the signing key.
+   */
+  stage: 'file' | 'site' | 'ingest' | 'fold' | 'exporter'
+  problem: string
+}
+
+export interface ExportVerifyOptions {
+  /** The dapps the records are folded with, as a node folds them. */
+  dapps: readonly LedgerDapp[]
+  log: Logger
+  /** The site the export must belong to (null or absent: the one its header names). */
+  site?: Uint8Array | null
+}
+
+/** Roles whose key may sign an export (docs/PROTOCOL.md, Exports). */
+export const EXPORT_ROLES: ReadonlySet<string> = new Set(['admin', 'device'])
 
 function frame(bytes: Uint8Array): Buffer {
   const len = Buffer.alloc(4)
@@ -73,6 +101,24 @@ function trailerMessage(t: {
 export function writeExport(ledger: Ledger, file: string, signer: Signer): ExportSummary {
   const site = ledger.site
   if (!site) throw new Error('the ledger has no site: nothing to export')
+  return writeExportWires(file, {
+    site,
+    wires: mapIter(ledger.query.records(), wireBytes),
+    signer,
+    hlc: () => ledger.admin.clock.tick(),
+  })
+}
+
+/**
+ * Writes an export of `wires` (records in wire form, in the order given) and signs it: what
+ * `writeExport` does with a ledger's records, for any records. `hlc` is read once every
+ * record is written (the exporter's clock when it signs).
+ */
+export function writeExportWires(
+  file: string,
+  opts: { site: Uint8Array; wires: Iterable<Uint8Array>; signer: Signer; hlc: () => Hlc },
+): ExportSummary {
+  const { site, signer } = opts
   const fd = openSync(file, 'w', 0o644)
   const digest = createHash('sha256')
   let count = 0
@@ -81,8 +127,8 @@ export function writeExport(ledger: Ledger, file: string, signer: Signer): Expor
     writeSync(fd, frame(dagCbor.encode({ format: 1, site })))
     let buffered: Buffer[] = []
     let size = 0
-    for (const r of ledger.query.records()) {
-      const f = frame(wireBytes(r))
+    for (const wire of opts.wires) {
+      const f = frame(wire)
       digest.update(f)
       buffered.push(f)
       size += f.length
@@ -94,7 +140,7 @@ export function writeExport(ledger: Ledger, file: string, signer: Signer): Expor
       }
     }
     if (buffered.length) writeSync(fd, Buffer.concat(buffered))
-    const hlc = ledger.admin.clock.tick()
+    const hlc = opts.hlc()
     const t = {
       site,
       count,
@@ -108,6 +154,10 @@ export function writeExport(ledger: Ledger, file: string, signer: Signer): Expor
     closeSync(fd)
   }
   return { file, count, site: toHex(site), exporter: toHex(signer.publicKey) }
+}
+
+function* mapIter<T, U>(xs: Iterable<T>, f: (x: T) => U): Generator<U> {
+  for (const x of xs) yield f(x)
 }
 
 /** Reads frames from a file without loading it whole. */
@@ -134,57 +184,133 @@ function* frames(file: string): Generator<Uint8Array> {
   }
 }
 
-export function verifyExportFile(file: string): ExportVerification {
-  const result: ExportVerification = { ok: false, checked: 0, site: null, exporter: null, problem: null }
-  const fail = (problem: ExportVerification['problem']) => ({ ...result, problem })
-  let site: Uint8Array | null = null
+/**
+ * Verifies an export as docs/PROTOCOL.md "Exports" states it: the file (framing, header, every
+ * record decodes, count, digest, trailer signature), the pinned site, then the rules a node
+ * applies at ingest and in the fold, by replaying every record through a fresh ledger
+ * (./replay.ts): every record must be stored and applied, and the exporter must hold a role
+ * allowed to export in the state they fold to. Names the first failure.
+ */
+export async function verifyExportFile(file: string, opts: ExportVerifyOptions): Promise<ExportVerification> {
+  const read = readExport(file)
+  const result: ExportVerification = {
+    ok: false,
+    checked: read.checked,
+    site: read.site ? toHex(read.site) : null,
+    exporter: read.exporter ? toHex(read.exporter) : null,
+    exporterRole: null,
+    stateHash: null,
+    problem: read.problem,
+  }
+  if (read.problem || !read.site || !read.exporter) return result
+  const site = read.site
+  if (opts.site && !equalBytes(opts.site, site)) {
+    result.problem = {
+      stage: 'site',
+      problem: `the export is of site ${toHex(site)}, not the site ${toHex(opts.site)} it must belong to`,
+    }
+    return result
+  }
+  const replay = await Replay.create({ dapps: opts.dapps, site, log: opts.log })
+  try {
+    for (const wire of recordFrames(file)) replay.push(wire)
+    replay.finish()
+    result.stateHash = replay.ledger.stateHash
+    const refused = replay.firstRefused(recordFrames(file), { mustApply: true })
+    if (refused) {
+      const { stage, reason, problem, author, seq, id } = refused
+      result.problem = { author, seq, id, reason, stage, problem }
+      return result
+    }
+    const exporter = toHex(read.exporter)
+    result.exporterRole = replay.ledger.roleOf(exporter)
+    if (!result.exporterRole || !EXPORT_ROLES.has(result.exporterRole)) {
+      const enrolled = replay.ledger.view.has(keyStateKey(exporter))
+      result.problem = {
+        stage: 'exporter',
+        reason: enrolled ? Reason.REVOKED : Reason.NOT_AUTHORIZED,
+        problem: enrolled
+          ? `the exporter ${exporter} was enrolled but its key is cut (revoked or forked)`
+          : `the exporter ${exporter} is not a key enrolled by an admin in this ledger`,
+      }
+      return result
+    }
+  } finally {
+    await replay.close()
+  }
+  return { ...result, ok: true }
+}
+
+interface ReadResult {
+  checked: number
+  site: Uint8Array | null
+  exporter: Uint8Array | null
+  problem: ExportProblem | null
+}
+
+/** The file checks: framing, header, every record decodes, count, digest, trailer signature. */
+function readExport(file: string): ReadResult {
+  const result: ReadResult = { checked: 0, site: null, exporter: null, problem: null }
+  const fail = (problem: string, more: Partial<ExportProblem> = {}): ReadResult => ({
+    ...result,
+    problem: { stage: 'file', problem, ...more },
+  })
   const digest = createHash('sha256')
-  const heads = new Map<string, { seq: number; id: Uint8Array }>()
-  const enrolled = new Set<string>()
   let pending: Uint8Array | null = null
   let index = 0
   try {
     for (const f of frames(file)) {
       if (index++ === 0) {
         const header = decodeCbor(f) as { format?: unknown; site?: unknown } | null
-        if (header?.format !== 1 || !(header.site instanceof Uint8Array))
-          return fail({ problem: 'unsupported export header' })
-        site = header.site
-        result.site = toHex(site)
+        if (header?.format !== 1 || !(header.site instanceof Uint8Array) || header.site.length !== 32)
+          return fail('unsupported export header')
+        result.site = header.site
         continue
       }
       // The last frame is the trailer: hold each frame back by one.
       if (pending) {
-        const problem = checkRecord(pending, site!, heads, enrolled)
-        if (problem) return fail(problem)
+        try {
+          decodeWire(pending)
+        } catch (err) {
+          return fail(
+            `record ${result.checked + 1} of the export does not decode: ${(err as Error).message}`,
+            {
+              stage: 'ingest',
+              reason: err instanceof RecordError ? err.code : Reason.MALFORMED,
+            },
+          )
+        }
         result.checked++
         digest.update(frame(pending))
       }
       pending = f
     }
   } catch (err) {
-    return fail({ problem: (err as Error).message })
+    return fail((err as Error).message)
   }
-  if (!pending || !site) return fail({ problem: 'export has no trailer' })
+  if (!pending || !result.site) return fail('export has no trailer')
   const t = decodeTrailer(pending)
-  if (typeof t === 'string') return fail({ problem: t })
-  result.exporter = toHex(t.exporter)
+  if (typeof t === 'string') return fail(t)
+  result.exporter = t.exporter
   if (t.count !== result.checked)
-    return fail({ problem: `trailer counts ${t.count} records, the file holds ${result.checked}` })
+    return fail(`trailer counts ${t.count} records, the file holds ${result.checked}`)
   if (!equalBytes(new Uint8Array(digest.digest()), t.digest))
-    return fail({ problem: 'digest mismatch: records were altered, added or removed' })
-  let sigOk = false
-  try {
-    sigOk = edVerify(null, trailerMessage({ ...t, site }), publicKeyObject(t.exporter), t.sig)
-  } catch {
-    sigOk = false
-  }
-  if (!sigOk) return fail({ problem: 'the export signature does not verify' })
-  if (!enrolled.has(toHex(t.exporter)))
-    return fail({ problem: 'the exporter is not a key enrolled in this ledger' })
-  return { ...result, ok: true }
+    return fail('digest mismatch: records were altered, added or removed')
+  if (!verifyStrict(t.exporter, trailerMessage({ ...t, site: result.site }), t.sig))
+    return fail('the export signature does not verify')
+  return result
 }
 
+/** The record frames of an export the file checks passed: every frame but the header and the trailer. */
+function* recordFrames(file: string): Generator<Uint8Array> {
+  let pending: Uint8Array | null = null
+  let index = 0
+  for (const f of frames(file)) {
+    if (index++ === 0) continue
+    if (pending) yield pending
+    pending = f
+  }
+}
 interface Trailer {
   count: number
   digest: Uint8Array
@@ -218,35 +344,4 @@ function decodeTrailer(bytes: Uint8Array): Trailer | string {
   )
     return 'the last frame is not an export trailer (the file is truncated or was altered)'
   return t as Trailer
-}
-
-function checkRecord(
-  wire: Uint8Array,
-  site: Uint8Array,
-  heads: Map<string, { seq: number; id: Uint8Array }>,
-  enrolled: Set<string>,
-): ExportVerification['problem'] {
-  let r: SignedRecord
-  try {
-    r = decodeWire(wire)
-  } catch (err) {
-    return { problem: `a record does not decode: ${(err as Error).message}` }
-  }
-  const where = { author: toHex(r.author), seq: r.seq, id: toHex(r.id) }
-  const isGenesis = r.type === 'site.genesis' && equalBytes(r.site, GENESIS_SITE)
-  if (isGenesis ? !equalBytes(r.id, site) : !equalBytes(r.site, site))
-    return { ...where, problem: 'record belongs to another site' }
-  const head = heads.get(where.author)
-  if (r.seq !== (head?.seq ?? 0) + 1)
-    return { ...where, problem: `sequence gap: expected ${(head?.seq ?? 0) + 1}` }
-  if (head && (!r.prev || !equalBytes(r.prev, head.id)))
-    return { ...where, problem: 'hash link broken: prev is not the previous record' }
-  if (!verifySignature(r)) return { ...where, problem: 'signature does not verify' }
-  heads.set(where.author, { seq: r.seq, id: r.id })
-  if (r.type === 'site.genesis' || r.type === 'site.enrol') {
-    const body = decodeBody<{ admins?: Uint8Array[]; key?: Uint8Array }>(r.body)
-    for (const k of r.type === 'site.genesis' ? (body.admins ?? []) : body.key ? [body.key] : [])
-      enrolled.add(toHex(k))
-  }
-  return null
 }

@@ -4,7 +4,7 @@
  * runtime/core/ledger/ runs SQL on a ledger: what a tool needs is a method here.
  */
 import type { Hlc } from './hlc.ts'
-import type { Rejection } from './reasons.ts'
+import { Reason, type Rejection } from './reasons.ts'
 import {
   encodeWire,
   equalBytes,
@@ -147,6 +147,22 @@ export class LedgerQuery {
     return this.#p.quarantine.list()
   }
 
+  /**
+   * What the quarantine holds of these exact wire bytes (signature included): the reason code,
+   * its sentence, and whether it is held for a retry; null when it holds nothing of them.
+   */
+  quarantineOf(wire: Uint8Array): { code: string; detail: string; retry: boolean } | null {
+    const row = this.#p.store.stmts.quarantineByRef.get(recordId(wire)) as
+      | { code: string; detail: string; retry: number }
+      | undefined
+    return row ? { code: row.code, detail: row.detail, retry: row.retry === 1 } : null
+  }
+
+  /** Records held for a retry (a missing predecessor or parent, a clock ahead, no genesis yet). */
+  heldCount(): number {
+    return (this.#p.store.stmts.quarantineHeldCount.get() as { n: number }).n
+  }
+
   /** Stored records whose fold waits for a dapp that owns their type. */
   get deferredCount(): number {
     return this.#p.fold.deferred.count(this.#p.store)
@@ -185,7 +201,9 @@ export class LedgerQuery {
       queue.push(
         pool.verify(b).then((ok) => {
           const bad = ok.indexOf(0)
-          return bad < 0 ? null : { ...b[bad]!.where, problem: 'signature does not verify' }
+          return bad < 0
+            ? null
+            : { ...b[bad]!.where, problem: 'signature does not verify', reason: Reason.BAD_SIGNATURE }
         }),
       )
     }
@@ -211,7 +229,11 @@ export class LedgerQuery {
               if (batch.length) send()
               return {
                 checked,
-                problem: (await drain(0)) ?? { ...where, problem: `sequence gap: expected ${expectSeq}` },
+                problem: (await drain(0)) ?? {
+                  ...where,
+                  problem: `sequence gap: expected ${expectSeq}`,
+                  reason: Reason.SEQ_GAP,
+                },
               }
             }
             const r = fromRow(store, row, prev)

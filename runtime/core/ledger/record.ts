@@ -14,6 +14,7 @@
 import { sign as edSign, verify as edVerify, type KeyObject } from 'node:crypto'
 import * as dagCbor from '@ipld/dag-cbor'
 import { decode as cborDecode, type DecodeOptions, Tokenizer, Type } from 'cborg'
+import { strictPrecheck } from '../ed25519-strict.ts'
 import { publicKeyObject } from '../keys.ts'
 import { compareBytes, equalBytes, toHex } from './bytes.ts'
 import { makeDomainHasher, NOT_FAST, readCanonicalBody, readRecordLayout } from './canonical.ts'
@@ -300,8 +301,12 @@ export function authorKey(author: Uint8Array): KeyObject {
   return key
 }
 
-/** Strict RFC 8032 verification (OpenSSL): non-canonical S and bad encodings are refused. */
+/**
+ * Strict Ed25519 (docs/PROTOCOL.md §1.3): the byte-level rules first, whatever the OpenSSL
+ * build would accept, then node:crypto's cofactorless equation.
+ */
 export function verifySignature(r: Pick<SignedRecord, 'author' | 'id' | 'sig'>): boolean {
+  if (strictPrecheck(r.author, r.sig) !== null) return false
   try {
     return edVerify(null, r.id, authorKey(r.author), r.sig)
   } catch {
@@ -311,6 +316,7 @@ export function verifySignature(r: Pick<SignedRecord, 'author' | 'id' | 'sig'>):
 
 /** Same check on libuv's thread pool, so bulk verification uses every core. */
 export function verifySignatureAsync(r: Pick<SignedRecord, 'author' | 'id' | 'sig'>): Promise<boolean> {
+  if (strictPrecheck(r.author, r.sig) !== null) return Promise.resolve(false)
   return new Promise((resolve) => {
     try {
       edVerify(null, r.id, authorKey(r.author), r.sig, (err, ok) => resolve(!err && ok))

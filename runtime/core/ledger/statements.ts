@@ -90,6 +90,8 @@ export function statements(db: Db) {
     quarantineList: db.prepare('SELECT code, detail, retry, received_ms FROM quarantine ORDER BY qid'),
     quarantineHeld: db.prepare('SELECT qid, wire FROM quarantine WHERE retry = 1 ORDER BY qid LIMIT ?'),
     quarantineDel: db.prepare('DELETE FROM quarantine WHERE qid = ?'),
+    quarantineByRef: db.prepare('SELECT code, detail, retry FROM quarantine WHERE ref = ?'),
+    quarantineHeldCount: db.prepare('SELECT count(*) AS n FROM quarantine WHERE retry = 1'),
     recent: db.prepare(
       'SELECT a.key AS author, r.seq, r.ms, r.c, t.name AS type, r.id, r.body FROM records r JOIN authors a ON a.idx = r.author JOIN types t ON t.idx = r.type ORDER BY r.ms DESC, r.c DESC, r.id DESC LIMIT ?',
     ),

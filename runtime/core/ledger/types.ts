@@ -91,6 +91,8 @@ export interface VerifyProblem {
   seq: number
   id: string
   problem: string
+  /** The protocol's reason code (docs/PROTOCOL.md §4), where the problem is one a node refuses by. */
+  reason?: string
 }
 
 export interface LedgerCounters {

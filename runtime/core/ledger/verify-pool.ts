@@ -4,9 +4,14 @@
  * per record. Batches cross the thread boundary as one transferred buffer of
  * (public key 32 | id 32 | signature 64) entries, so nothing is cloned per record.
  * Used by `Ledger.verifyAll` to check a whole ledger on every core.
+ *
+ * The worker's code is a string and cannot import ../ed25519-strict.ts: the byte-level rules of
+ * strict Ed25519 (docs/PROTOCOL.md §1.3) run here on the main thread, and a record that breaks
+ * one is answered 0 whatever the worker's node:crypto says. The worker checks the equation.
  */
 import { cpus } from 'node:os'
 import { Worker } from 'node:worker_threads'
+import { strictPrecheck } from '../ed25519-strict.ts'
 import { helperThreadJs } from '../placement.ts'
 
 const ENTRY = 128
@@ -61,7 +66,9 @@ export class VerifyPool {
   /** Verifies a batch; resolves to one byte per record (1 = valid). */
   verify(batch: ReadonlyArray<{ author: Uint8Array; id: Uint8Array; sig: Uint8Array }>): Promise<Uint8Array> {
     const buf = new Uint8Array(batch.length * ENTRY)
+    const refused: number[] = []
     batch.forEach((r, i) => {
+      if (strictPrecheck(r.author, r.sig) !== null) refused.push(i)
       buf.set(r.author, i * ENTRY)
       buf.set(r.id, i * ENTRY + 32)
       buf.set(r.sig, i * ENTRY + 64)
@@ -69,7 +76,10 @@ export class VerifyPool {
     const id = this.#seq++
     const worker = this.#workers[this.#next++ % this.#workers.length]!
     return new Promise((resolve) => {
-      this.#pending.set(id, resolve)
+      this.#pending.set(id, (ok) => {
+        for (const i of refused) ok[i] = 0
+        resolve(ok)
+      })
       worker.postMessage({ id, buf: buf.buffer }, [buf.buffer])
     })
   }
