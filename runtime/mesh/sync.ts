@@ -14,9 +14,9 @@
  *   they fold; a peer's are queued like a batch.
  *
  * Queued messages go to the ledger's catch-up session, one bounded step per event-loop turn
- * (./sync/catch-up.ts), so badge decisions never wait behind more than one step. Every bad input is dropped with a counted
- * reason; an operational error is counted and logged; a programmer error is rethrown
- * (./safety.ts).
+ * (./sync/catch-up.ts), so badge decisions never wait behind more than one step. Every bad
+ * input is dropped with a counted reason; an operational error is counted and logged; a
+ * programmer error is rethrown (./safety.ts).
  */
 import type { MqttClient } from 'mqtt'
 import { type Clock, systemClock, type TimerHandle } from '../core/clock.ts'

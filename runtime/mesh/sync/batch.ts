@@ -1,6 +1,6 @@
 /**
- * batch (docs/PROTOCOL.md, "Sync"): the answer to this node's request. It goes into the ingest
- * queue (./catch-up.ts); meanwhile the next request goes out (one answer prefetched, no more),
+ * batch (docs/PROTOCOL.md, "Sync"): the answer to this node's request. It goes to the ledger's
+ * catch-up session (./catch-up.ts); meanwhile the next request goes out (one answer prefetched, no more),
  * and once the ledger has been through it the peer is asked for whatever is still missing.
  */
 import { NOT_FAST, readRecordLayout } from '../../core/ledger/canonical.ts'
