@@ -8,8 +8,13 @@
  *   1000, verified by re-hash + tip signature (authority records one by one), stored + folded,
  *   committed as relayed records (WAL synchronous=NORMAL, checkpoints on the worker) and
  *   decoded in place (the wires are the receiver's own buffers, as a received message is),
- *   through the ledger's catch-up session (steps of 50 ms); the time includes writing the
- *   records' record_ids rows (index runs).
+ *   through the ledger's catch-up session (steps of 50 ms), the path the sync engine takes;
+ *   the time includes writing the records' record_ids rows (index runs) and the last commit.
+ *   Before the session existed this figure came from `ingest(wires, { relayed: true })` in
+ *   1000-record calls: one signature per call where the session checks one per 256-record
+ *   window (VOUCH_RUN), and a commit every 4096 records where the session commits every 2048
+ *   (RELAY_COMMIT_RECORDS), as sync always did. The work is otherwise the same (see
+ *   docs/ledger.md, "Catch-up", for the comparison).
  * - state_rebuild_s_1m: fold of N (1M) records from scratch.
  * - open_s_1m, rss_mb_1m: a fresh process opens the N-record ledger and is ready to decide.
  * - bytes_per_record: database size / records, 200-byte bodies, after a WAL checkpoint.

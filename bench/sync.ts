@@ -204,13 +204,14 @@ export async function run(args: string[]): Promise<void> {
     const t0 = performance.now()
     await m.start()
     sample()
-    while (r.b.count < target || r.b.unsettled) {
+    while (r.b.count < target || r.b.relay().unsettled) {
       if (performance.now() - t0 > 600_000) throw new Error(`replication stalled at ${r.b.count}/${target}`)
       await sleep(5)
     }
     const replicateS = (performance.now() - t0) / 1000
-    while (r.b.idsBehind > 0) {
-      if (performance.now() - t0 > 600_000) throw new Error(`indexing stalled at ${r.b.idsBehind} ids`)
+    while (r.b.relay().idsBehind > 0) {
+      if (performance.now() - t0 > 600_000)
+        throw new Error(`indexing stalled at ${r.b.relay().idsBehind} ids`)
       await sleep(5)
     }
     const indexedS = (performance.now() - t0) / 1000
@@ -234,7 +235,7 @@ export async function run(args: string[]): Promise<void> {
     await mm.start()
     for (;;) {
       if (performance.now() - t1 > 600_000) throw new Error('merge stalled')
-      if (g.b.count === total && !g.b.unsettled) {
+      if (g.b.count === total && !g.b.relay().unsettled) {
         const sa = await peerG.status()
         if (sa.count === total && sa.stateHash === g.b.stateHash) break
       }

@@ -75,9 +75,8 @@ function ledgerMembers(ast: ts.SourceFile): string[] {
   return names
 }
 
-/** The sync engine: runtime/mesh/sync*.* and runtime/mesh/sync/, but for catch-up. */
+/** The sync engine: runtime/mesh/sync*.* and runtime/mesh/sync/. */
 function isSyncEngine(path: string): boolean {
-  if (basename(path) === 'catch-up.ts') return false
   return path.startsWith('runtime/mesh/sync/') || /^runtime\/mesh\/sync[^/]*$/.test(path)
 }
 

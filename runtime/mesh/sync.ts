@@ -13,10 +13,10 @@
  * - live (./sync/live.ts): records committed here that did not come from the mesh, pushed as
  *   they fold; a peer's are queued like a batch.
  *
- * Queued messages are worked one slice per event-loop turn (./sync/catch-up.ts), so badge
- * decisions never wait behind more than one slice. Every bad input is dropped with a counted
- * reason; an operational error is counted and logged; a programmer error is rethrown
- * (./safety.ts).
+ * Queued messages go to the ledger's catch-up session, one bounded step per event-loop turn
+ * (./sync/catch-up.ts), so badge decisions never wait behind more than one step. Every bad
+ * input is dropped with a counted reason; an operational error is counted and logged; a
+ * programmer error is rethrown (./safety.ts).
  */
 import type { MqttClient } from 'mqtt'
 import { type Clock, systemClock, type TimerHandle } from '../core/clock.ts'
@@ -125,18 +125,22 @@ export class SyncEngine extends Resource {
       publish: (a, topic, payload, retain) => this.#publish(a, topic, payload, retain),
       safely: (fn) => this.#safely(fn),
       enqueue: (from, link, kind, records) => this.#enqueue(from, link, kind, records),
+      requestEnded: () => this.#catchUp.schedule(),
     }
     this.#ctx = ctx
     this.#live = new LivePush(ctx)
-    this.#catchUp = new CatchUp(ledger, ctx.clock, this.counters, {
+    this.#catchUp = new CatchUp(ledger.relay(), ctx.clock, this.counters, {
       beforeIngest: () => this.#live.flush(),
       afterIngest: () => this.#live.rebase(),
       heard: (peer) => {
         const p = ctx.peers.get(peer)
         if (p) p.lastSeen = ctx.now()
       },
-      ingested: (item) => onIngested(ctx, item),
-      requesting: () => [...ctx.peers.values()].some((p) => p.inFlight !== null),
+      ingested: (item, report) => onIngested(ctx, item, report),
+      requesting: () => {
+        for (const p of ctx.peers.values()) if (p.inFlight !== null) return true
+        return false
+      },
       safely: (fn) => this.#safely(fn),
     })
   }

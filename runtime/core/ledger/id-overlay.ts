@@ -1,8 +1,8 @@
 /**
  * Record ids whose record_ids rows are not written yet, looked up in memory until they are.
  *
- * Relayed records (a catch-up) leave their record_ids rows to index runs that the sync engine
- * starts between ingest turns and once the burst is over (`Ledger.indexIds`). Ids are random,
+ * Relayed records (a catch-up) leave their record_ids rows to index runs that the catch-up
+ * session starts between ingest steps and once the burst is over (./relay-session.ts). Ids are random,
  * so every row lands on a random B-tree leaf: written as the records arrived (runs of a few
  * dozen), rows cost about 6 µs each and every relayed commit rewrote most leaves; written in
  * long runs sorted by prefix, about 3 µs.

@@ -27,25 +27,14 @@ import { Ingest } from './ingest.ts'
 import { load } from './open.ts'
 import { Quarantine } from './quarantine.ts'
 import { LedgerQuery } from './query.ts'
-import type { SignedRecord } from './record.ts'
 import { RelaySession } from './relay-session.ts'
 import { RelayWriter } from './relay-writer.ts'
 import type { Rows } from './rows.ts'
 import type { KeyInfo } from './site-dapp.ts'
 import { keyStateKey } from './site-dapp.ts'
 import { State, type StateView } from './state.ts'
-import type { Db } from './store.ts'
 import { storeError } from './store.ts'
-import {
-  type AppendResult,
-  type IngestOptions,
-  type IngestReport,
-  type LedgerOptions,
-  newReport,
-  type Parts,
-  type Signer,
-} from './types.ts'
-import { vouch } from './vouch.ts'
+import type { AppendResult, IngestOptions, IngestReport, LedgerOptions, Parts, Signer } from './types.ts'
 
 export { AUTHORITY_ROWS_SQL, ID_LOOKUP_SQL } from './statements.ts'
 export type {
@@ -59,8 +48,8 @@ export type {
   VerifyProblem,
 } from './types.ts'
 
-/** The ledger's public face; `Ledger` (below) adds what the sync engine still drives itself. */
-export class LedgerFace extends Resource {
+/** The ledger's public face. */
+export class Ledger extends Resource {
   readonly name = 'ledger'
   /**
    * 'fork' (evidence), 'applied' (record folded), 'rejected' (record not applied), 'deferred'
@@ -69,7 +58,7 @@ export class LedgerFace extends Resource {
   readonly events = new EventEmitter()
   readonly query: LedgerQuery
   readonly admin: LedgerAdmin
-  /** The ledger's parts; for `Ledger` below and tests inside runtime/core/ledger/. */
+  /** The ledger's parts; for tests inside runtime/core/ledger/. */
   protected readonly parts: Parts
 
   constructor(opts: LedgerOptions) {
@@ -165,67 +154,5 @@ export class LedgerFace extends Resource {
     await p.checkpointer?.close()
     p.checkpointer = null
     p.store?.db.close()
-  }
-}
-
-export class Ledger extends LedgerFace {
-  // Until the sync engine uses RelaySession: what sync.ts (and its tests) drive today, each a
-  // delegate to the part that does it now. Delete with them (see docs/ledger.md).
-
-  get idsBehind(): number {
-    return this.parts.relay.idsBehind
-  }
-
-  get relayedDue(): boolean {
-    return this.parts.writer.due
-  }
-
-  get unsettled(): boolean {
-    return this.parts.fold.pendingReplay !== null
-  }
-
-  commitRelayed(): void {
-    this.parts.store?.releaseHeld()
-  }
-
-  settle(): boolean {
-    return this.parts.fold.settle()
-  }
-
-  indexIds(budgetMs = Number.POSITIVE_INFINITY): boolean {
-    return this.parts.writer.indexIds(budgetMs)
-  }
-
-  decodeWires(
-    wires: readonly Uint8Array[],
-    opts: { owned?: boolean } = {},
-  ): { records: SignedRecord[]; report: IngestReport } {
-    const report = newReport()
-    return { records: this.parts.quarantine.decode(wires, opts.owned === true, report), report }
-  }
-
-  vouch(records: readonly SignedRecord[], tipVerification = true): ReadonlySet<SignedRecord> {
-    return vouch(records, tipVerification)
-  }
-
-  ingestRecords(
-    records: readonly SignedRecord[],
-    opts: { tipVerification?: boolean; relayed?: boolean; vouched?: ReadonlySet<SignedRecord> } = {},
-  ): IngestReport {
-    return opts.relayed === true
-      ? this.parts.writer.ingest(records, opts)
-      : this.parts.ingest.records(records, opts)
-  }
-
-  range(authorHex: string, fromSeq: number, limit: number): SignedRecord[] {
-    return this.query.range(authorHex, fromSeq, limit)
-  }
-
-  rangeWire(authorHex: string, fromSeq: number, limit: number): Uint8Array[] {
-    return this.query.rangeWire(authorHex, fromSeq, limit)
-  }
-
-  get db(): Db {
-    return this.parts.store.db
   }
 }

@@ -49,6 +49,25 @@ const stored = (file: string) => {
 }
 
 describe('relay session', () => {
+  it('clear() drops unworked messages without calling their done; what was ingested stays', async () => {
+    const dir = tmpDir()
+    const { wires } = await source(dir, 150)
+    const dst = await open({ dir, name: 'dst' })
+    const done: IngestReport[] = []
+    dst.relay().push(wires.slice(0, 64), { owned: true, done: (r) => done.push(r) })
+    while (done.length === 0) dst.relay().step(0.5, true)
+    dst.relay().push(wires.slice(64), { owned: true, done: (r) => done.push(r) })
+    dst.relay().clear()
+    expect(dst.relay().queued).toBe(0)
+    drain(dst)
+    expect(done).toHaveLength(1)
+    expect(dst.count).toBe(64)
+    // The rest pushed again (as the next sync fetches it) lands as if never dropped.
+    dst.relay().push(wires.slice(64), { owned: true, done: (r) => done.push(r) })
+    drain(dst)
+    expect(done[1]?.accepted).toBe(wires.length - 64)
+  })
+
   it('takes pushed messages in bounded steps and ends where ordinary ingest ends, index written', async () => {
     const dir = tmpDir()
     const { src, wires } = await source(dir, 150)

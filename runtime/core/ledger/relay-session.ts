@@ -97,6 +97,14 @@ export class RelaySession {
     })
   }
 
+  /**
+   * Drops the messages not yet through (their `done` is never called): what was ingested of
+   * them stays; the rest is the driver's to fetch again. For a driver that stops.
+   */
+  clear(): void {
+    this.#queue = []
+  }
+
   /** Messages pushed and not yet through the ledger. */
   get queued(): number {
     return this.#queue.length

@@ -1,9 +1,10 @@
 /**
- * batch (docs/PROTOCOL.md, "Sync"): the answer to this node's request. It goes into the ingest
- * queue (./catch-up.ts); meanwhile the next request goes out (one answer prefetched, no more),
+ * batch (docs/PROTOCOL.md, "Sync"): the answer to this node's request. It goes to the ledger's
+ * catch-up session (./catch-up.ts); meanwhile the next request goes out (one answer prefetched, no more),
  * and once the ledger has been through it the peer is asked for whatever is still missing.
  */
 import { NOT_FAST, readRecordLayout } from '../../core/ledger/canonical.ts'
+import type { IngestReport } from '../../core/ledger/ledger.ts'
 import { decodeWire, keyHex, SIG_BYTES, toHex } from '../../core/ledger/record.ts'
 import { decodeBatch } from '../sync-messages.ts'
 import type { Incoming } from './catch-up.ts'
@@ -45,8 +46,7 @@ export function onBatch(ctx: SyncContext, a: Attachment, from: string, bytes: Ui
 }
 
 /** A batch or live message has been through the ledger: ask its sender for what is still missing. */
-export function onIngested(ctx: SyncContext, item: Incoming): void {
-  const report = item.report
+export function onIngested(ctx: SyncContext, item: Incoming, report: IngestReport): void {
   if (report.refused > 0)
     ctx.log.warn({ peer: item.peer, reasons: report.reasons }, 'sync: peer sent records the ledger refused')
   const p = ctx.peers.get(item.peer)

@@ -135,10 +135,14 @@ export interface SyncContext {
   safely(fn: () => void): void
   /** Queues a batch or live message for ingest; false if the queue is full (dropped, counted). */
   enqueue(from: string, link: string, kind: 'batch' | 'live', records: Uint8Array[]): boolean
+  /** A request ended unanswered (timed out, cancelled): the catch-up's burst may be over. */
+  requestEnded(): void
 }
 
 /** Forgets the request in flight to `p` (its answer came, its link went, or it is asked anew). */
 export function cancelRequest(ctx: SyncContext, p: Peer): void {
-  if (p.inFlight) ctx.clock.clearTimeout(p.inFlight)
+  if (!p.inFlight) return
+  ctx.clock.clearTimeout(p.inFlight)
   p.inFlight = null
+  ctx.requestEnded()
 }

@@ -31,7 +31,7 @@ export function readBatches(
     let seq = fromSeq
     let left = Math.min(n, maxRecords - total)
     while (left > 0 && !full) {
-      const page = ctx.ledger.rangeWire(author, seq, Math.min(PAGE, left))
+      const page = ctx.ledger.query.rangeWire(author, seq, Math.min(PAGE, left))
       if (page.length === 0) break
       for (const w of page) {
         if (bytes + w.length + batchOverhead(cur.length + 1) > maxBytes || cur.length >= MAX_BATCH_RECORDS) {

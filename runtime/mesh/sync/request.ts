@@ -44,6 +44,7 @@ export function sendRequest(ctx: SyncContext, peer: Peer): void {
     peer.inFlight = null
     ctx.counters.requestTimeouts++
     if (++peer.timeouts <= MAX_TIMEOUT_RETRIES) ctx.safely(() => sendRequest(ctx, peer))
+    if (!peer.inFlight) ctx.requestEnded()
   }, ctx.limits.requestTimeoutMs)
 }
 

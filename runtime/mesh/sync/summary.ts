@@ -18,13 +18,14 @@ import { sendRequest } from './request.ts'
 export function publishSummary(ctx: SyncContext, links: Attachment[]): void {
   const site = ctx.siteHex()
   if (!site || links.length === 0) return
+  const tip = ctx.ledger.query.tip()
   const heads: SummaryBody['heads'] = []
-  for (const [author, h] of ctx.ledger.heads()) heads.push([fromHex(author), h.seq, fromHex(h.id)])
+  for (const [author, h] of tip.heads) heads.push([fromHex(author), h.seq, fromHex(h.id)])
   const body: SummaryBody = {
     node: ctx.key.publicKey,
     heads,
-    count: ctx.ledger.count,
-    stateHash: ctx.ledger.stateHash,
+    count: tip.count,
+    stateHash: tip.stateHash,
     at: ctx.now(),
   }
   const payload = encodeSummary(body, ctx.key)
