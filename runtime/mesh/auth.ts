@@ -10,9 +10,10 @@
  *
  * Pure functions plus a bounded nonce cache; the clock is always passed in.
  */
-import { sign as edSign, verify as edVerify, randomBytes } from 'node:crypto'
+import { sign as edSign, randomBytes } from 'node:crypto'
+import { verifyStrict } from '../core/ed25519-strict.ts'
 import type { KeyPair } from '../core/keys.ts'
-import { authorKey, equalBytes, fromHex, toHex } from '../core/ledger/record.ts'
+import { equalBytes, fromHex, toHex } from '../core/ledger/record.ts'
 
 export const AUTH_DOMAIN = new TextEncoder().encode('latchkey/mqtt-auth/v1\0')
 /** A token is fresh while |issued-at − broker clock| ≤ this. */
@@ -147,12 +148,7 @@ export function checkToken({
   const nonce = fromHex(nonceHex)
   let valid: boolean
   try {
-    valid = edVerify(
-      null,
-      tokenMessage(site, publicKey, issuedAt, nonce),
-      authorKey(publicKey),
-      fromHex(sigHex),
-    )
+    valid = verifyStrict(publicKey, tokenMessage(site, publicKey, issuedAt, nonce), fromHex(sigHex))
   } catch {
     valid = false // a public key that does not decode to a curve point
   }

@@ -8,11 +8,12 @@
  *
  * A summary is signed by its node key over "latchkey/summary/v1\0" || dag-cbor(summary − sig).
  */
-import { sign as edSign, verify as edVerify } from 'node:crypto'
+import { sign as edSign } from 'node:crypto'
 import * as dagCbor from '@ipld/dag-cbor'
+import { verifyStrict } from '../core/ed25519-strict.ts'
 import type { KeyPair } from '../core/keys.ts'
 import { NOT_FAST, readCanonicalBody } from '../core/ledger/canonical.ts'
-import { authorKey, strictDecode } from '../core/ledger/record.ts'
+import { strictDecode } from '../core/ledger/record.ts'
 
 export const SUMMARY_DOMAIN = new TextEncoder().encode('latchkey/summary/v1\0')
 /** Most records in one batch or live message. */
@@ -105,7 +106,7 @@ export function decodeSummary(bytes: Uint8Array): Summary {
 
 export function verifySummary(s: Summary): boolean {
   try {
-    return edVerify(null, summaryMessage(s), authorKey(s.node), s.sig)
+    return verifyStrict(s.node, summaryMessage(s), s.sig)
   } catch {
     return false
   }
