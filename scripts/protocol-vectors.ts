@@ -20,6 +20,7 @@ import {
   RECORD_VERSION,
   type RecordFields,
   recordId,
+  recordMap,
   type SignedRecord,
   signRecord,
   toHex,
@@ -82,17 +83,7 @@ export function diag(value: unknown): string {
 
 /** The record map re-encoded with its keys in plain bytewise order (not length-first). */
 function encodeKeysBytewise(r: RecordFields): Uint8Array {
-  const map: Record<string, unknown> = {
-    v: r.v,
-    site: r.site,
-    author: r.author,
-    seq: r.seq,
-    prev: r.prev,
-    parents: r.parents,
-    hlc: [r.hlc.ms, r.hlc.c],
-    type: r.type,
-    body: r.body,
-  }
+  const map = recordMap(r)
   const keys = Object.keys(map).sort()
   const parts: Uint8Array[] = [new Uint8Array([0xa0 + keys.length])]
   for (const k of keys) parts.push(dagCbor.encode(k), dagCbor.encode(map[k]))
@@ -257,7 +248,7 @@ export async function deriveVectors(): Promise<Derived> {
     const report = ledger.ingest([genesis, enrol, event, rogueEnrol].map(wireBytes))
     if (report.accepted !== 4)
       throw new Error(`state vector: ingest refused records: ${JSON.stringify(report)}`)
-    const entries = ledger.state.list('').map(([key]) => [key, toHex(ledger.state.entryBytes(key)!)] as const)
+    const entries = ledger.view.list('').map(([key]) => [key, toHex(ledger.query.stateBytes(key)!)] as const)
     vectors.push({
       name: 'state',
       note: "State after folding genesis, enrol, event and rogue-enrol: one `entry` line per key (key, then the value's canonical dag-cbor hex), keys in bytewise order.",
