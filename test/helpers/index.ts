@@ -124,21 +124,7 @@ export function runCli(args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: st
 
 /**
  * `n` distinct free loopback ports: all are bound at once, then released, so two calls in one
- * test never return the same port.
+ * test never return the same port (the durability bench's helper; the bench cannot import this
+ * vitest-bound module, so the test side imports it).
  */
-export async function freePorts(n: number): Promise<number[]> {
-  const { createServer } = await import('node:net')
-  const servers = await Promise.all(
-    Array.from(
-      { length: n },
-      () =>
-        new Promise<import('node:net').Server>((resolve) => {
-          const s = createServer()
-          s.listen(0, '127.0.0.1', () => resolve(s))
-        }),
-    ),
-  )
-  const ports = servers.map((s) => (s.address() as { port: number }).port)
-  await Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r()))))
-  return ports
-}
+export { freePorts } from '../../bench/durability-processes.ts'

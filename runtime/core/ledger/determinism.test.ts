@@ -4,6 +4,7 @@
  * early replays to the state a fresh ledger computes; reopening a file changes nothing.
  */
 import { describe, expect, it, onTestFinished } from 'vitest'
+import { prng } from '../../../bench/durability-harness.ts'
 import { tmpDir } from '../../../test/helpers/index.ts'
 import { HybridClock } from './hlc.ts'
 import type { Ledger } from './ledger.ts'
@@ -25,18 +26,6 @@ async function open(opts: OpenOpts = {}): Promise<Ledger> {
   const l = await openTestLedger(opts)
   onTestFinished(() => l.close())
   return l
-}
-
-/** A seeded PRNG (mulberry32): the same shuffles in every run. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
 }
 
 function shuffle<T>(xs: readonly T[], seed: number): T[] {

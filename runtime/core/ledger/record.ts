@@ -115,7 +115,12 @@ const CANONICAL_KEYS = ['v', 'hlc', 'seq', 'body', 'prev', 'site', 'type', 'auth
 
 /** The reference encoding: dag-cbor of the record map. `encodeRecord` must equal it byte for byte. */
 export function encodeRecordReference(r: RecordFields): Uint8Array {
-  return dagCbor.encode({
+  return dagCbor.encode(recordMap(r))
+}
+
+/** The record as the CBOR map its bytes encode (the HLC as `[ms, c]`). */
+export function recordMap(r: RecordFields): Record<string, unknown> {
+  return {
     v: r.v,
     site: r.site,
     author: r.author,
@@ -125,7 +130,7 @@ export function encodeRecordReference(r: RecordFields): Uint8Array {
     hlc: [r.hlc.ms, r.hlc.c],
     type: r.type,
     body: r.body,
-  })
+  }
 }
 
 const textEncoder = new TextEncoder()
